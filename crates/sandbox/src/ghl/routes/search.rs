@@ -1,0 +1,340 @@
+//! `POST /contacts/search`: filters (nested AND/OR groups), operators, sort, page/pageLimit up to
+//! the first 10,000 results, and `searchAfter` cursors beyond — as FACTS.md describes GHL's search.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::{Extension, Json};
+use serde_json::{json, Map, Value};
+
+use super::{loc, object};
+use crate::ghl::auth::TokenInfo;
+use crate::ghl::errors::{ApiError, ApiResult};
+use crate::ghl::model::Contact;
+use crate::ghl::store::Store;
+use crate::ghl::Ghl;
+
+/// How far page/pageLimit paging reaches; past it, `searchAfter` is required.
+pub const PAGE_WINDOW: usize = 10_000;
+/// Largest `pageLimit`.
+pub const MAX_PAGE_LIMIT: usize = 500;
+
+const OPERATORS: &[&str] = &["eq", "not_eq", "contains", "not_contains", "exists", "not_exists", "range"];
+const FIELDS: &[&str] = &[
+    "id", "firstName", "lastName", "firstNameLowerCase", "lastNameLowerCase", "fullNameLowerCase", "email",
+    "phone", "companyName", "address1", "city", "state", "country", "postalCode", "website", "source", "type",
+    "timezone", "assignedTo", "businessId", "tags", "dnd", "dateAdded", "dateUpdated", "dateOfBirth", "followers",
+    "customFields.<id>",
+];
+const DATE_FIELDS: &[&str] = &["dateAdded", "dateUpdated", "dateOfBirth"];
+
+enum Filter {
+    Leaf { field: String, op: String, value: Value },
+    Group { and: bool, filters: Vec<Filter> },
+}
+
+fn unprocessable(msg: String) -> ApiError {
+    ApiError::unprocessable(vec![msg])
+}
+
+fn known_field(f: &str) -> bool {
+    FIELDS.contains(&f) || f.starts_with("customFields.") || f.starts_with("customField.")
+}
+
+fn parse_filters(v: &Value, path: &str) -> ApiResult<Vec<Filter>> {
+    let arr = v.as_array().ok_or_else(|| unprocessable(format!("{path} must be an array")))?;
+    arr.iter().enumerate().map(|(i, f)| parse_filter(f, &format!("{path}.{i}"))).collect()
+}
+
+fn parse_filter(v: &Value, path: &str) -> ApiResult<Filter> {
+    let o = v.as_object().ok_or_else(|| unprocessable(format!("{path} must be an object")))?;
+    if let Some(g) = o.get("group") {
+        let and = match g.as_str() {
+            Some("AND") => true,
+            Some("OR") => false,
+            _ => return Err(unprocessable(format!("{path}.group must be one of the following values: AND, OR"))),
+        };
+        let filters = parse_filters(o.get("filters").unwrap_or(&Value::Null), &format!("{path}.filters"))?;
+        return Ok(Filter::Group { and, filters });
+    }
+    let field = o.get("field").and_then(Value::as_str).ok_or_else(|| unprocessable(format!("{path}.field should not be empty")))?;
+    if !known_field(field) {
+        return Err(unprocessable(format!("{path}.field '{field}' is not searchable; allowed: {}", FIELDS.join(", "))));
+    }
+    let op = o.get("operator").and_then(Value::as_str).unwrap_or_default();
+    if !OPERATORS.contains(&op) {
+        return Err(unprocessable(format!("{path}.operator must be one of the following values: {}", OPERATORS.join(", "))));
+    }
+    let value = o.get("value").cloned().unwrap_or(Value::Null);
+    if !matches!(op, "exists" | "not_exists") && value.is_null() {
+        return Err(unprocessable(format!("{path}.value should not be empty")));
+    }
+    if op == "range" && !value.as_object().is_some_and(|r| r.keys().all(|k| ["gt", "gte", "lt", "lte"].contains(&k.as_str())) && !r.is_empty()) {
+        return Err(unprocessable(format!("{path}.value must be an object with gt, gte, lt or lte")));
+    }
+    Ok(Filter::Leaf { field: field.to_string(), op: op.to_string(), value })
+}
+
+fn to_ms(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.timestamp_millis() as f64)
+            .ok()
+            .or_else(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc().timestamp_millis() as f64))
+            .or_else(|| s.parse().ok()),
+        _ => None,
+    }
+}
+
+fn values(c: &Contact, field: &str) -> Vec<Value> {
+    let s = |o: &Option<String>| o.iter().map(|v| json!(v)).collect::<Vec<_>>();
+    let lower = |o: Option<String>| o.map(|v| json!(v.to_lowercase())).into_iter().collect::<Vec<_>>();
+    match field {
+        "id" => vec![json!(c.id)],
+        "firstName" => s(&c.first_name),
+        "lastName" => s(&c.last_name),
+        "firstNameLowerCase" => lower(c.first_name.clone()),
+        "lastNameLowerCase" => lower(c.last_name.clone()),
+        "fullNameLowerCase" => lower(c.full_name()),
+        "email" => s(&c.email),
+        "phone" => s(&c.phone),
+        "companyName" => s(&c.company_name),
+        "address1" => s(&c.address1),
+        "city" => s(&c.city),
+        "state" => s(&c.state),
+        "country" => s(&c.country),
+        "postalCode" => s(&c.postal_code),
+        "website" => s(&c.website),
+        "source" => s(&c.source),
+        "type" => vec![json!(c.contact_type)],
+        "timezone" => s(&c.timezone),
+        "assignedTo" => s(&c.assigned_to),
+        "businessId" => s(&c.business_id),
+        "tags" => c.tags.iter().map(|t| json!(t)).collect(),
+        "followers" => c.followers.iter().map(|t| json!(t)).collect(),
+        "dnd" => vec![json!(c.dnd)],
+        "dateAdded" => vec![json!(c.date_added.timestamp_millis())],
+        "dateUpdated" => vec![json!(c.date_updated.timestamp_millis())],
+        "dateOfBirth" => c.date_of_birth.as_ref().and_then(|d| to_ms(&json!(d))).map(|m| json!(m)).into_iter().collect(),
+        f => {
+            let id = f.split_once('.').map(|(_, id)| id).unwrap_or_default();
+            c.custom_fields.iter().filter(|(cid, _)| cid == id).flat_map(|(_, v)| match v {
+                Value::Array(a) => a.clone(),
+                v => vec![v.clone()],
+            }).collect()
+        }
+    }
+}
+
+fn eq(a: &Value, b: &Value, date: bool) -> bool {
+    if date {
+        return to_ms(a).zip(to_ms(b)).is_some_and(|(x, y)| x == y);
+    }
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x)) => y.parse::<f64>().ok() == x.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn in_range(v: &Value, r: &Map<String, Value>, date: bool) -> bool {
+    let num = |x: &Value| if date { to_ms(x) } else { x.as_f64().or_else(|| x.as_str().and_then(|s| s.parse().ok())) };
+    let Some(x) = num(v) else { return false };
+    r.iter().all(|(k, bound)| match (k.as_str(), num(bound)) {
+        ("gt", Some(b)) => x > b,
+        ("gte", Some(b)) => x >= b,
+        ("lt", Some(b)) => x < b,
+        ("lte", Some(b)) => x <= b,
+        _ => false,
+    })
+}
+
+fn matches(c: &Contact, f: &Filter) -> bool {
+    match f {
+        Filter::Group { and: true, filters } => filters.iter().all(|f| matches(c, f)),
+        Filter::Group { and: false, filters } => filters.iter().any(|f| matches(c, f)),
+        Filter::Leaf { field, op, value } => {
+            let vals = values(c, field);
+            let date = DATE_FIELDS.contains(&field.as_str());
+            let wanted: Vec<&Value> = match value {
+                Value::Array(a) => a.iter().collect(),
+                v => vec![v],
+            };
+            let any_eq = || vals.iter().any(|v| wanted.iter().any(|w| eq(v, w, date)));
+            let any_contains = || {
+                vals.iter().any(|v| {
+                    let hay = v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string());
+                    wanted.iter().any(|w| hay.contains(&w.as_str().map(str::to_lowercase).unwrap_or_else(|| w.to_string())))
+                })
+            };
+            match op.as_str() {
+                "eq" => any_eq(),
+                "not_eq" => !any_eq(),
+                "contains" => any_contains(),
+                "not_contains" => !any_contains(),
+                "exists" => !vals.is_empty(),
+                "not_exists" => vals.is_empty(),
+                "range" => value.as_object().is_some_and(|r| vals.iter().any(|v| in_range(v, r, date))),
+                _ => false,
+            }
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, PartialOrd)]
+enum Key {
+    Missing,
+    Num(f64),
+    Str(String),
+}
+
+impl Key {
+    fn json(&self) -> Value {
+        match self {
+            Key::Missing => Value::Null,
+            Key::Num(n) => json!(*n as i64),
+            Key::Str(s) => json!(s),
+        }
+    }
+    fn from_json(v: &Value) -> Key {
+        match v {
+            Value::Number(n) => Key::Num(n.as_f64().unwrap_or_default()),
+            Value::String(s) => Key::Str(s.clone()),
+            _ => Key::Missing,
+        }
+    }
+}
+
+fn sort_key(c: &Contact, field: &str) -> Key {
+    match field {
+        "dateAdded" => Key::Num(c.date_added.timestamp_millis() as f64),
+        "dateUpdated" => Key::Num(c.date_updated.timestamp_millis() as f64),
+        f => match values(c, f.trim_end_matches("LowerCase")).into_iter().next() {
+            Some(Value::String(s)) => Key::Str(s.to_lowercase()),
+            Some(Value::Number(n)) => Key::Num(n.as_f64().unwrap_or_default()),
+            _ => Key::Missing,
+        },
+    }
+}
+
+fn cmp_keys(a: &[Key], b: &[Key], desc: &[bool]) -> Ordering {
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let o = x.partial_cmp(y).unwrap_or(Ordering::Equal);
+        let o = if desc.get(i).copied().unwrap_or(false) { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+/// One page of search results.
+pub struct SearchOutcome {
+    pub contacts: Vec<Value>,
+    pub total: usize,
+}
+
+/// Runs a search body against a location's contacts.
+pub fn search_contacts(store: &Store, location: &str, body: &Map<String, Value>) -> ApiResult<SearchOutcome> {
+    let int = |k: &str, d: usize| -> ApiResult<usize> {
+        match body.get(k) {
+            None | Some(Value::Null) => Ok(d),
+            Some(v) => v.as_u64().map(|n| n as usize).ok_or_else(|| unprocessable(format!("{k} must be a positive integer"))),
+        }
+    };
+    let page = int("page", 1)?.max(1);
+    let limit = int("pageLimit", 20)?;
+    if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
+        return Err(unprocessable(format!("pageLimit must be between 1 and {MAX_PAGE_LIMIT}")));
+    }
+    let filters = match body.get("filters") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => parse_filters(v, "filters")?,
+    };
+    let mut sort_fields = Vec::new();
+    let mut desc = Vec::new();
+    if let Some(sorts) = body.get("sort").and_then(Value::as_array) {
+        for (i, s) in sorts.iter().enumerate() {
+            let field = s.get("field").and_then(Value::as_str).unwrap_or_default();
+            if !known_field(field) || field == "tags" {
+                return Err(unprocessable(format!("sort.{i}.field '{field}' cannot be sorted on")));
+            }
+            let dir = s.get("direction").and_then(Value::as_str).unwrap_or("asc");
+            if dir != "asc" && dir != "desc" {
+                return Err(unprocessable(format!("sort.{i}.direction must be one of the following values: asc, desc")));
+            }
+            sort_fields.push(field.to_string());
+            desc.push(dir == "desc");
+        }
+    }
+    if sort_fields.is_empty() {
+        sort_fields.push("dateAdded".into());
+        desc.push(true);
+    }
+    let search_after: Option<Vec<Key>> = match body.get("searchAfter") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if a.len() == sort_fields.len() + 1 => Some(a.iter().map(Key::from_json).collect()),
+        Some(_) => {
+            return Err(unprocessable(format!(
+                "searchAfter must be the array of {} values taken from the last contact of the previous page",
+                sort_fields.len() + 1
+            )))
+        }
+    };
+    if search_after.is_none() && page * limit > PAGE_WINDOW {
+        return Err(ApiError::bad_request(format!(
+            "page and pageLimit reach only the first {PAGE_WINDOW} results; pass searchAfter from the last contact to go further"
+        )));
+    }
+    let query = body.get("query").and_then(Value::as_str).map(str::to_lowercase).filter(|q| !q.is_empty());
+    let mut hits: Vec<(Vec<Key>, &Contact)> = store
+        .contacts_in(location)
+        .filter(|c| filters.iter().all(|f| matches(c, f)))
+        .filter(|c| {
+            query.as_ref().is_none_or(|q| {
+                [&c.first_name, &c.last_name, &c.email, &c.phone, &c.company_name]
+                    .iter()
+                    .filter_map(|f| f.as_ref())
+                    .any(|v| v.to_lowercase().contains(q.as_str()))
+            })
+        })
+        .map(|c| {
+            let mut k: Vec<Key> = sort_fields.iter().map(|f| sort_key(c, f)).collect();
+            k.push(Key::Str(c.id.clone()));
+            (k, c)
+        })
+        .collect();
+    let total = hits.len();
+    let mut dirs = desc.clone();
+    dirs.push(false);
+    hits.sort_by(|a, b| cmp_keys(&a.0, &b.0, &dirs));
+    let start = match &search_after {
+        Some(after) => hits.partition_point(|(k, _)| cmp_keys(k, after, &dirs) != Ordering::Greater),
+        None => (page - 1) * limit,
+    };
+    let contacts = hits
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|(k, c)| {
+            let mut v = c.to_search_json();
+            v["searchAfter"] = Value::Array(k.iter().map(Key::json).collect());
+            v
+        })
+        .collect();
+    Ok(SearchOutcome { contacts, total })
+}
+
+pub async fn search(State(g): State<Arc<Ghl>>, Extension(t): Extension<TokenInfo>, body: Bytes) -> ApiResult<Json<Value>> {
+    let body = object(&body)?;
+    let location = body.get("locationId").and_then(Value::as_str).unwrap_or(loc(&t)).to_string();
+    if location != loc(&t) {
+        return Err(ApiError::forbidden("The token does not have access to this location."));
+    }
+    let out = search_contacts(&g.store.read(), &location, &body)?;
+    Ok(Json(json!({"contacts": out.contacts, "total": out.total})))
+}

@@ -92,6 +92,19 @@ pub async fn log_layer(State(state): State<Arc<Ghl>>, req: Request, next: Next) 
     resp
 }
 
+/// The five `X-RateLimit-*` headers of one answer.
+type LimitHeaders = [(&'static str, String); 5];
+
+/// Why the gate refused a call, with the rate-limit headers to send when the call was counted.
+struct Rejection {
+    error: ApiError,
+    headers: Option<LimitHeaders>,
+}
+
+fn reject(error: ApiError, headers: Option<LimitHeaders>) -> Box<Rejection> {
+    Box::new(Rejection { error, headers })
+}
+
 fn check_location(token: &TokenInfo, location_id: &str) -> Result<(), ApiError> {
     match &token.location_id {
         Some(l) if l == location_id => Ok(()),
@@ -106,27 +119,27 @@ fn admit(
     req: &Request,
     body: &Bytes,
     info: &mut CallInfo,
-) -> Result<(TokenInfo, [(&'static str, String); 5]), (ApiError, Option<[(&'static str, String); 5]>)> {
+) -> Result<(TokenInfo, LimitHeaders), Box<Rejection>> {
     match req.headers().get("version").and_then(|v| v.to_str().ok()) {
-        None => return Err((ApiError::bad_request("version header was not found"), None)),
+        None => return Err(reject(ApiError::bad_request("version header was not found"), None)),
         Some(v) if v != API_VERSION => {
-            return Err((ApiError::bad_request(format!("Version {v} is not supported; use {API_VERSION}")), None))
+            return Err(reject(ApiError::bad_request(format!("Version {v} is not supported; use {API_VERSION}")), None))
         }
         Some(_) => {}
     }
     let Some(token) = bearer(req) else {
-        return Err((ApiError::unauthorized("Invalid JWT: no bearer token in the Authorization header"), None));
+        return Err(reject(ApiError::unauthorized("Invalid JWT: no bearer token in the Authorization header"), None));
     };
-    let info_tok = state.auth.lock().resolve(&token).map_err(|e| (e, None))?;
+    let info_tok = state.auth.lock().resolve(&token).map_err(|e| reject(e, None))?;
     info.app_id = Some(info_tok.app_id.clone());
     info.location_id = Some(info_tok.resource_id().to_string());
     let decision = state.limiter.check(&info_tok.app_id, info_tok.resource_id());
     let headers = decision.headers.clone();
     if !decision.allowed {
         let secs = decision.retry_after.as_secs_f64().ceil().max(1.0) as u64;
-        return Err((ApiError::too_many_requests(secs), Some(headers)));
+        return Err(reject(ApiError::too_many_requests(secs), Some(headers)));
     }
-    let fail = |e: ApiError| (e, Some(headers.clone()));
+    let fail = |e: ApiError| reject(e, Some(headers.clone()));
     let Some(op) = op else { return Ok((info_tok, headers)) };
     let path = req.uri().path();
     if path.starts_with("/contacts") && info_tok.user_type == UserType::Company {
@@ -177,7 +190,7 @@ fn admit(
     Ok((info_tok, headers))
 }
 
-fn set_headers(resp: &mut Response, headers: &[(&'static str, String); 5]) {
+fn set_headers(resp: &mut Response, headers: &LimitHeaders) {
     for (name, value) in headers {
         if let Ok(v) = HeaderValue::from_str(value) {
             resp.headers_mut().insert(*name, v);
@@ -196,9 +209,9 @@ pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -
     let req = Request::from_parts(parts, Body::empty());
     let (token, headers) = match admit(&state, op, &req, &bytes, &mut info) {
         Ok(ok) => ok,
-        Err((err, headers)) => {
-            let mut resp = err.into_response();
-            if let Some(h) = headers {
+        Err(rejection) => {
+            let mut resp = rejection.error.into_response();
+            if let Some(h) = rejection.headers {
                 set_headers(&mut resp, &h);
             }
             return with_info(resp, info);

@@ -49,7 +49,8 @@ pub const CONTACT_SCOPES: &[&str] = &["contacts.readonly", "contacts.write"];
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct GhlConfig {
-    /// Seed of the data generator, ids, secrets and every random fault draw.
+    /// Seed of the data generator, object ids, secrets and every random fault or delivery draw.
+    /// Webhook ids stay fresh on every run, so a receiver never takes a new event for a replay.
     pub seed: u64,
     /// Number of locations (sub-accounts).
     pub locations: usize,

@@ -23,7 +23,12 @@ pub struct DemoArgs {
 }
 
 /// The example calls printed by the demo, each a complete shell command.
-pub fn curl_lines(base: &str, token: &str, location: &str, contact_id: &str) -> Vec<(String, String)> {
+pub fn curl_lines(
+    base: &str,
+    token: &str,
+    location: &str,
+    contact_id: &str,
+) -> Vec<(String, String)> {
     let h = format!("-H 'Authorization: Bearer {token}' -H 'Version: 2021-07-28'");
     vec![
         (
@@ -72,8 +77,10 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     let location = sandbox.location_id();
     let contact_id = {
         let store = sandbox.state.store.read();
-        let mut with_tasks: Vec<_> =
-            store.contacts_in(&location).filter(|c| store.tasks.get(&c.id).is_some_and(|t| !t.is_empty())).collect();
+        let mut with_tasks: Vec<_> = store
+            .contacts_in(&location)
+            .filter(|c| store.tasks.get(&c.id).is_some_and(|t| !t.is_empty()))
+            .collect();
         with_tasks.sort_by(|a, b| a.date_added.cmp(&b.date_added).then(a.id.cmp(&b.id)));
         with_tasks.first().map(|c| c.id.clone()).unwrap_or_default()
     };
@@ -81,15 +88,23 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     println!("ghl-bridge demo: GoHighLevel sandbox is running\n");
     println!("  base URL      {}", sandbox.base_url);
     println!("  location id   {location}");
-    println!("  token         {token}   (Private Integration Token, contacts.readonly + contacts.write)");
-    println!("  OAuth app     client_id={}  (client secret: GET {}/_sandbox/credentials)", creds.client_id, sandbox.base_url);
+    println!(
+        "  token         {token}   (Private Integration Token, contacts.readonly + contacts.write)"
+    );
+    println!(
+        "  OAuth app     client_id={}  (client secret: GET {}/_sandbox/credentials)",
+        creds.client_id, sandbox.base_url
+    );
     println!("  consent page  {}/oauth/chooselocation?response_type=code&client_id={}&redirect_uri=http://127.0.0.1:9/callback&scope=contacts.readonly%20contacts.write", sandbox.base_url, creds.client_id);
     println!("  seed data     {counts}\n");
     println!("Try it:\n");
     for (what, line) in curl_lines(&sandbox.base_url, &token, &location, &contact_id) {
         println!("# {what}\n{line}\n");
     }
-    println!("Admin API: {}/_sandbox/  (docs/sandbox.md lists every knob)", sandbox.base_url);
+    println!(
+        "Admin API: {}/_sandbox/  (docs/sandbox.md lists every knob)",
+        sandbox.base_url
+    );
     if args.once {
         sandbox.shutdown().await;
         return Ok(());

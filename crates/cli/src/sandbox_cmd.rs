@@ -77,9 +77,9 @@ impl GhlArgs {
             return Err("--burst-max, --burst-interval-ms and --daily-max must be positive".into());
         }
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        GhlSandbox::start_on(addr, self.config()).await.map_err(|e| {
-            format!("{e} (pick another --port, or 0 for a free one)")
-        })
+        GhlSandbox::start_on(addr, self.config())
+            .await
+            .map_err(|e| format!("{e} (pick another --port, or 0 for a free one)"))
     }
 }
 

@@ -34,17 +34,41 @@ pub fn routes() -> Router<Arc<Ghl>> {
         .route("/tokens", post(mint_token))
         .route("/tokens/expire", post(expire_token))
         .route("/apps", post(create_app))
+        .route(
+            "/apps/{clientId}/locations/{locationId}",
+            axum::routing::delete(uninstall_app),
+        )
         .route("/locations", get(locations))
         .route("/locations/{locationId}/settings", put(location_settings))
         .route("/locations/{locationId}/contacts", post(ui_create_contact))
-        .route("/contacts/{contactId}", get(ui_get_contact).put(ui_update_contact).delete(ui_delete_contact))
-        .route("/contacts/{contactId}/tags", post(ui_add_tags).delete(ui_remove_tags))
+        .route(
+            "/contacts/{contactId}",
+            get(ui_get_contact)
+                .put(ui_update_contact)
+                .delete(ui_delete_contact),
+        )
+        .route(
+            "/contacts/{contactId}/tags",
+            post(ui_add_tags).delete(ui_remove_tags),
+        )
         .route("/contacts/{contactId}/tasks", post(ui_create_task))
-        .route("/contacts/{contactId}/tasks/{taskId}", put(ui_update_task).delete(ui_delete_task))
+        .route(
+            "/contacts/{contactId}/tasks/{taskId}",
+            put(ui_update_task).delete(ui_delete_task),
+        )
         .route("/contacts/{contactId}/notes", post(ui_create_note))
-        .route("/contacts/{contactId}/notes/{noteId}", put(ui_update_note).delete(ui_delete_note))
-        .route("/contacts/{contactId}/appointments", post(ui_create_appointment))
-        .route("/appointments/{appointmentId}", put(ui_update_appointment).delete(ui_delete_appointment))
+        .route(
+            "/contacts/{contactId}/notes/{noteId}",
+            put(ui_update_note).delete(ui_delete_note),
+        )
+        .route(
+            "/contacts/{contactId}/appointments",
+            post(ui_create_appointment),
+        )
+        .route(
+            "/appointments/{appointmentId}",
+            put(ui_update_appointment).delete(ui_delete_appointment),
+        )
         .route("/requests", get(requests).delete(clear_requests))
         .route("/faults", get(get_faults).put(set_faults))
         .route("/limits", get(get_limits).put(set_limits))
@@ -54,8 +78,13 @@ pub fn routes() -> Router<Arc<Ghl>> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
-    let raw = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
-    serde_json::from_slice(raw).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+    let raw = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &body[..]
+    };
+    serde_json::from_slice(raw)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
 }
 
 async fn overview(State(g): G) -> Json<Value> {
@@ -79,16 +108,23 @@ struct SeedBody {
 async fn reset(State(g): G, body: Bytes) -> J {
     let b: SeedBody = parse(&body)?;
     let cfg = g.config.read().clone();
-    let (seed, locations, contacts) =
-        (b.seed.unwrap_or(cfg.seed), b.locations.unwrap_or(cfg.locations), b.contacts.unwrap_or(cfg.contacts));
+    let (seed, locations, contacts) = (
+        b.seed.unwrap_or(cfg.seed),
+        b.locations.unwrap_or(cfg.locations),
+        b.contacts.unwrap_or(cfg.contacts),
+    );
     if locations == 0 || locations > 1_000 {
-        return Err(ApiError::unprocessable(vec!["locations must be between 1 and 1000".into()]));
+        return Err(ApiError::unprocessable(vec![
+            "locations must be between 1 and 1000".into(),
+        ]));
     }
     let g2 = g.clone();
     tokio::task::spawn_blocking(move || g2.reseed(seed, locations, contacts))
         .await
         .map_err(|e| ApiError::bad_request(format!("seeding failed: {e}")))?;
-    Ok(Json(json!({"counts": g.store.read().counts(), "credentials": *g.credentials.read()})))
+    Ok(Json(
+        json!({"counts": g.store.read().counts(), "credentials": *g.credentials.read()}),
+    ))
 }
 
 async fn credentials(State(g): G) -> Json<Value> {
@@ -107,14 +143,24 @@ async fn mint_token(State(g): G, body: Bytes) -> ApiResult<(StatusCode, Json<Val
     let b: MintBody = parse(&body)?;
     let company = {
         let s = g.store.read();
-        s.location(&b.location_id).ok_or_else(|| ApiError::bad_request("Location not found"))?;
+        s.location(&b.location_id)
+            .ok_or_else(|| ApiError::bad_request("Location not found"))?;
         s.company_id.clone()
     };
-    if let Some(bad) = b.scopes.iter().find(|s| !super::auth::ALL_SCOPES.contains(&s.as_str())) {
-        return Err(ApiError::unprocessable(vec![format!("unknown scope {bad}")]));
+    if let Some(bad) = b
+        .scopes
+        .iter()
+        .find(|s| !super::auth::ALL_SCOPES.contains(&s.as_str()))
+    {
+        return Err(ApiError::unprocessable(vec![format!(
+            "unknown scope {bad}"
+        )]));
     }
     let token = g.auth.lock().mint_pit(&company, &b.location_id, &b.scopes);
-    Ok((StatusCode::CREATED, Json(json!({"token": token, "locationId": b.location_id, "scopes": b.scopes}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"token": token, "locationId": b.location_id, "scopes": b.scopes})),
+    ))
 }
 
 /// Makes an access token expire now, to exercise refresh paths.
@@ -131,9 +177,28 @@ async fn expire_token(State(g): G, body: Bytes) -> J {
 async fn create_app(State(g): G, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
     let b: Map<String, Value> = parse(&body)?;
     let name = b.get("name").and_then(Value::as_str).unwrap_or("app");
-    let url = b.get("webhookUrl").and_then(Value::as_str).map(str::to_string);
+    let url = b
+        .get("webhookUrl")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let app = g.auth.lock().register_app(name, url);
-    Ok((StatusCode::CREATED, Json(json!({"clientId": app.client_id, "clientSecret": app.client_secret, "name": app.name}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"clientId": app.client_id, "clientSecret": app.client_secret, "name": app.name}),
+        ),
+    ))
+}
+
+/// Uninstalls an app from a location: its tokens there die and it gets an `UNINSTALL` webhook.
+async fn uninstall_app(State(g): G, Path((client_id, location_id)): Path<(String, String)>) -> J {
+    if g.auth.lock().uninstall(&client_id, &location_id).is_none() {
+        return Err(ApiError::bad_request(
+            "That app is not installed on that location",
+        ));
+    }
+    g.announce_install(&client_id, &location_id, false);
+    Ok(Json(json!({"uninstalled": true})))
 }
 
 async fn locations(State(g): G) -> Json<Value> {
@@ -143,21 +208,36 @@ async fn locations(State(g): G) -> Json<Value> {
 async fn location_settings(State(g): G, Path(id): Path<String>, body: Bytes) -> J {
     let b: Map<String, Value> = parse(&body)?;
     let mut s = g.store.write();
-    let l = s.location_mut(&id).ok_or_else(|| ApiError::bad_request("Location not found"))?;
+    let l = s
+        .location_mut(&id)
+        .ok_or_else(|| ApiError::bad_request("Location not found"))?;
     if let Some(a) = b.get("allowDuplicates").and_then(Value::as_bool) {
         l.allow_duplicates = a;
     }
     Ok(Json(json!(l)))
 }
 
-async fn ui_create_contact(State(g): G, Path(loc): Path<String>, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn ui_create_contact(
+    State(g): G,
+    Path(loc): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = g.create_contact(&loc, &object(&body)?)?;
-    Ok((StatusCode::CREATED, Json(json!({"contact": c.to_full_json()}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"contact": c.to_full_json()})),
+    ))
 }
 
 /// The contact with its tasks, notes and appointments (a debugging view, not a GHL endpoint).
 async fn ui_get_contact(State(g): G, Path(id): Path<String>) -> J {
-    let c = g.store.read().contacts.get(&id).cloned().ok_or_else(super::service::contact_not_found)?;
+    let c = g
+        .store
+        .read()
+        .contacts
+        .get(&id)
+        .cloned()
+        .ok_or_else(super::service::contact_not_found)?;
     let mut v = c.to_full_json();
     v["followers"] = json!(c.followers);
     v["campaigns"] = json!(c.campaigns);
@@ -171,7 +251,9 @@ async fn ui_get_contact(State(g): G, Path(id): Path<String>) -> J {
 }
 
 async fn ui_update_contact(State(g): G, Path(id): Path<String>, body: Bytes) -> J {
-    Ok(Json(json!({"contact": g.update_contact(&id, &object(&body)?, true)?.to_full_json()})))
+    Ok(Json(
+        json!({"contact": g.update_contact(&id, &object(&body)?, true)?.to_full_json()}),
+    ))
 }
 
 async fn ui_delete_contact(State(g): G, Path(id): Path<String>) -> J {
@@ -180,23 +262,40 @@ async fn ui_delete_contact(State(g): G, Path(id): Path<String>) -> J {
 }
 
 fn tags_of(body: &Bytes) -> ApiResult<Vec<Value>> {
-    Ok(object(body)?.get("tags").and_then(Value::as_array).cloned().unwrap_or_default())
+    Ok(object(body)?
+        .get("tags")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
 }
 
 async fn ui_add_tags(State(g): G, Path(id): Path<String>, body: Bytes) -> J {
-    Ok(Json(json!({"tags": g.change_tags(&id, &tags_of(&body)?, true)?.tags})))
+    Ok(Json(
+        json!({"tags": g.change_tags(&id, &tags_of(&body)?, true)?.tags}),
+    ))
 }
 
 async fn ui_remove_tags(State(g): G, Path(id): Path<String>, body: Bytes) -> J {
-    Ok(Json(json!({"tags": g.change_tags(&id, &tags_of(&body)?, false)?.tags})))
+    Ok(Json(
+        json!({"tags": g.change_tags(&id, &tags_of(&body)?, false)?.tags}),
+    ))
 }
 
-async fn ui_create_task(State(g): G, Path(id): Path<String>, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(json!({"task": g.create_task(&id, &object(&body)?)?.to_json()}))))
+async fn ui_create_task(
+    State(g): G,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"task": g.create_task(&id, &object(&body)?)?.to_json()})),
+    ))
 }
 
 async fn ui_update_task(State(g): G, Path((cid, tid)): Path<(String, String)>, body: Bytes) -> J {
-    Ok(Json(json!({"task": g.update_task(&cid, &tid, &object(&body)?)?.to_json()})))
+    Ok(Json(
+        json!({"task": g.update_task(&cid, &tid, &object(&body)?)?.to_json()}),
+    ))
 }
 
 async fn ui_delete_task(State(g): G, Path((cid, tid)): Path<(String, String)>) -> J {
@@ -204,12 +303,21 @@ async fn ui_delete_task(State(g): G, Path((cid, tid)): Path<(String, String)>) -
     Ok(Json(json!({"succeded": true})))
 }
 
-async fn ui_create_note(State(g): G, Path(id): Path<String>, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(json!({"note": g.create_note(&id, &object(&body)?)?.to_json()}))))
+async fn ui_create_note(
+    State(g): G,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"note": g.create_note(&id, &object(&body)?)?.to_json()})),
+    ))
 }
 
 async fn ui_update_note(State(g): G, Path((cid, nid)): Path<(String, String)>, body: Bytes) -> J {
-    Ok(Json(json!({"note": g.update_note(&cid, &nid, &object(&body)?)?.to_json()})))
+    Ok(Json(
+        json!({"note": g.update_note(&cid, &nid, &object(&body)?)?.to_json()}),
+    ))
 }
 
 async fn ui_delete_note(State(g): G, Path((cid, nid)): Path<(String, String)>) -> J {
@@ -217,13 +325,22 @@ async fn ui_delete_note(State(g): G, Path((cid, nid)): Path<(String, String)>) -
     Ok(Json(json!({"succeded": true})))
 }
 
-async fn ui_create_appointment(State(g): G, Path(id): Path<String>, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn ui_create_appointment(
+    State(g): G,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let a = g.create_appointment(&id, &object(&body)?)?;
-    Ok((StatusCode::CREATED, Json(json!({"appointment": a.to_json()}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"appointment": a.to_json()})),
+    ))
 }
 
 async fn ui_update_appointment(State(g): G, Path(id): Path<String>, body: Bytes) -> J {
-    Ok(Json(json!({"appointment": g.update_appointment(&id, &object(&body)?)?.to_json()})))
+    Ok(Json(
+        json!({"appointment": g.update_appointment(&id, &object(&body)?)?.to_json()}),
+    ))
 }
 
 async fn ui_delete_appointment(State(g): G, Path(id): Path<String>) -> J {
@@ -238,7 +355,9 @@ struct LogQuery {
 }
 
 async fn requests(State(g): G, Query(q): Query<LogQuery>) -> Json<Value> {
-    Json(json!({"requests": g.log.since(q.since.unwrap_or(0), q.limit.unwrap_or(1000).min(100_000))}))
+    Json(
+        json!({"requests": g.log.since(q.since.unwrap_or(0), q.limit.unwrap_or(1000).min(100_000))}),
+    )
 }
 
 async fn clear_requests(State(g): G) -> Json<Value> {
@@ -258,9 +377,16 @@ async fn set_faults(State(g): G, body: Bytes) -> J {
     }
     let b: B = parse(&body)?;
     for (i, r) in b.rules.iter().enumerate() {
-        for (name, rate) in [("errorRate", r.error_rate), ("timeoutRate", r.timeout_rate), ("garbledRate", r.garbled_rate), ("acceptThen422Rate", r.accept_then_422_rate)] {
+        for (name, rate) in [
+            ("errorRate", r.error_rate),
+            ("timeoutRate", r.timeout_rate),
+            ("garbledRate", r.garbled_rate),
+            ("acceptThen422Rate", r.accept_then_422_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(ApiError::unprocessable(vec![format!("rules.{i}.{name} must be between 0 and 1")]));
+                return Err(ApiError::unprocessable(vec![format!(
+                    "rules.{i}.{name} must be between 0 and 1"
+                )]));
             }
         }
     }
@@ -276,7 +402,9 @@ async fn get_limits(State(g): G) -> Json<Value> {
 async fn set_limits(State(g): G, body: Bytes) -> J {
     let l: LimitConfig = parse(&body)?;
     if l.burst_max == 0 || l.burst_interval_ms == 0 || l.daily_max == 0 {
-        return Err(ApiError::unprocessable(vec!["burstMax, burstIntervalMs and dailyMax must be positive".into()]));
+        return Err(ApiError::unprocessable(vec![
+            "burstMax, burstIntervalMs and dailyMax must be positive".into(),
+        ]));
     }
     g.limiter.set_config(l);
     g.config.write().limits = l;
@@ -284,7 +412,9 @@ async fn set_limits(State(g): G, body: Bytes) -> J {
 }
 
 async fn get_webhooks(State(g): G) -> Json<Value> {
-    Json(json!({"url": g.config.read().webhook_url, "delivery": g.webhooks.config(), "stats": g.webhooks.stats()}))
+    Json(
+        json!({"url": g.config.read().webhook_url, "delivery": g.webhooks.config(), "stats": g.webhooks.stats()}),
+    )
 }
 
 /// `{"url": "http://…" | null, "delivery": {DeliveryConfig}}`, both optional.
@@ -294,7 +424,9 @@ async fn set_webhooks(State(g): G, body: Bytes) -> J {
         let url = u.as_str().map(str::to_string);
         if let Some(u) = &url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(ApiError::unprocessable(vec!["url must be an http(s) URL".into()]));
+                return Err(ApiError::unprocessable(vec![
+                    "url must be an http(s) URL".into()
+                ]));
             }
         }
         g.set_webhook_url(url);
@@ -302,9 +434,16 @@ async fn set_webhooks(State(g): G, body: Bytes) -> J {
     if let Some(d) = b.get("delivery") {
         let d: DeliveryConfig = serde_json::from_value(d.clone())
             .map_err(|e| ApiError::unprocessable(vec![format!("delivery: {e}")]))?;
-        for (name, rate) in [("duplicateRate", d.duplicate_rate), ("reorderRate", d.reorder_rate), ("dropRate", d.drop_rate), ("missingFieldsRate", d.missing_fields_rate)] {
+        for (name, rate) in [
+            ("duplicateRate", d.duplicate_rate),
+            ("reorderRate", d.reorder_rate),
+            ("dropRate", d.drop_rate),
+            ("missingFieldsRate", d.missing_fields_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(ApiError::unprocessable(vec![format!("delivery.{name} must be between 0 and 1")]));
+                return Err(ApiError::unprocessable(vec![format!(
+                    "delivery.{name} must be between 0 and 1"
+                )]));
             }
         }
         g.webhooks.set_config(d.clone());

@@ -14,8 +14,13 @@ use super::errors::ApiError;
 use super::webhooks::WebhookTarget;
 
 /// Every scope a Contacts-API client can hold, plus the OAuth scopes of agency tokens.
-pub const ALL_SCOPES: &[&str] =
-    &["contacts.readonly", "contacts.write", "oauth.readonly", "oauth.write", "locations.readonly"];
+pub const ALL_SCOPES: &[&str] = &[
+    "contacts.readonly",
+    "contacts.write",
+    "oauth.readonly",
+    "oauth.write",
+    "locations.readonly",
+];
 
 /// Location (sub-account) or Company (agency), as in GHL's `user_type` / `userType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -111,6 +116,8 @@ pub struct IssuedTokens {
     pub refresh_token: Option<String>,
     pub expires_in: i64,
     pub info: TokenInfo,
+    /// Set when this exchange installed the app on a location (an `INSTALL` webhook is due).
+    pub newly_installed: Option<String>,
 }
 
 /// All credentials of the sandbox. Guarded by one lock in [`super::Ghl`].
@@ -140,7 +147,9 @@ impl AuthRegistry {
 
     fn random(&mut self, len: usize) -> String {
         const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        (0..len).map(|_| A[self.rng.random_range(0..A.len())] as char).collect()
+        (0..len)
+            .map(|_| A[self.rng.random_range(0..A.len())] as char)
+            .collect()
     }
 
     /// Forgets every token, code and app.
@@ -174,7 +183,12 @@ impl AuthRegistry {
     /// Mints a Private Integration Token for one location with the given scopes. Its "app" is
     /// the integration itself, so each PIT has its own rate-limit budget.
     pub fn mint_pit(&mut self, company_id: &str, location_id: &str, scopes: &[String]) -> String {
-        let token = format!("pit-{}-{}-{}", self.random(8), self.random(4), self.random(12));
+        let token = format!(
+            "pit-{}-{}-{}",
+            self.random(8),
+            self.random(4),
+            self.random(12)
+        );
         let app_id = format!("pit-app-{}", self.random(10));
         let info = TokenInfo {
             kind: TokenKind::PrivateIntegration,
@@ -192,7 +206,10 @@ impl AuthRegistry {
 
     /// Looks a bearer token up: 401 if unknown or expired.
     pub fn resolve(&self, token: &str) -> Result<TokenInfo, ApiError> {
-        let info = self.tokens.get(token).ok_or_else(|| ApiError::unauthorized("Invalid JWT"))?;
+        let info = self
+            .tokens
+            .get(token)
+            .ok_or_else(|| ApiError::unauthorized("Invalid JWT"))?;
         if let Some(exp) = info.expires_at {
             if Utc::now() >= exp {
                 return Err(ApiError::unauthorized("Invalid JWT: token expired"));
@@ -225,7 +242,14 @@ impl AuthRegistry {
             scopes,
         };
         let expires_at = Utc::now() + Duration::minutes(10);
-        self.codes.insert(code.clone(), AuthCode { grant, redirect_uri: redirect_uri.into(), expires_at });
+        self.codes.insert(
+            code.clone(),
+            AuthCode {
+                grant,
+                redirect_uri: redirect_uri.into(),
+                expires_at,
+            },
+        );
         Ok(code)
     }
 
@@ -252,10 +276,17 @@ impl AuthRegistry {
         self.tokens.insert(access_token.clone(), info.clone());
         let refresh_token = with_refresh.then(|| {
             let rt = format!("sbx-rt-{}", self.random(48));
-            self.refresh.insert(rt.clone(), RefreshEntry { grant, used: false });
+            self.refresh
+                .insert(rt.clone(), RefreshEntry { grant, used: false });
             rt
         });
-        IssuedTokens { access_token, refresh_token, expires_in: self.access_ttl.num_seconds(), info }
+        IssuedTokens {
+            access_token,
+            refresh_token,
+            expires_in: self.access_ttl.num_seconds(),
+            info,
+            newly_installed: None,
+        }
     }
 
     /// `grant_type=authorization_code`: one use per code, redirect URI must match.
@@ -274,19 +305,27 @@ impl AuthRegistry {
         }
         if let Some(r) = redirect_uri {
             if r != entry.redirect_uri {
-                return Err(ApiError::bad_request("redirect_uri does not match the one of the authorization request"));
+                return Err(ApiError::bad_request(
+                    "redirect_uri does not match the one of the authorization request",
+                ));
             }
         }
         let mut grant = entry.grant;
+        // Consent named a location: the app is installed there whichever token type is asked for.
+        let chosen = grant.location_id.clone();
         grant.user_type = user_type;
         if user_type == UserType::Company {
             grant.location_id = None;
         }
-        let installs: Vec<String> = grant.location_id.iter().cloned().collect();
-        if let Some(app) = self.apps.get_mut(client_id) {
-            app.installed_locations.extend(installs);
+        let mut newly_installed = None;
+        if let (Some(app), Some(loc)) = (self.apps.get_mut(client_id), chosen) {
+            if app.installed_locations.insert(loc.clone()) {
+                newly_installed = Some(loc);
+            }
         }
-        Ok(self.issue(grant, true))
+        let mut issued = self.issue(grant, true);
+        issued.newly_installed = newly_installed;
+        Ok(issued)
     }
 
     /// `grant_type=refresh_token`: the old refresh token dies, a new pair is returned.
@@ -297,7 +336,10 @@ impl AuthRegistry {
         refresh_token: &str,
     ) -> Result<IssuedTokens, ApiError> {
         self.check_client(client_id, client_secret)?;
-        let entry = self.refresh.get_mut(refresh_token).ok_or_else(invalid_grant)?;
+        let entry = self
+            .refresh
+            .get_mut(refresh_token)
+            .ok_or_else(invalid_grant)?;
         if entry.used || entry.grant.app_id != client_id {
             return Err(invalid_grant());
         }
@@ -307,7 +349,11 @@ impl AuthRegistry {
     }
 
     /// `POST /oauth/locationToken`: an agency token yields a location token for an installed location.
-    pub fn location_token(&mut self, agency: &TokenInfo, location_id: &str) -> Result<IssuedTokens, ApiError> {
+    pub fn location_token(
+        &mut self,
+        agency: &TokenInfo,
+        location_id: &str,
+    ) -> Result<IssuedTokens, ApiError> {
         let grant = Grant {
             app_id: agency.app_id.clone(),
             user_type: UserType::Location,
@@ -329,11 +375,47 @@ impl AuthRegistry {
             .values()
             .filter(|a| a.installed_locations.contains(location_id))
             .filter_map(|a| {
-                a.webhook_url.as_ref().map(|u| WebhookTarget { app_id: a.client_id.clone(), url: u.clone() })
+                a.webhook_url.as_ref().map(|u| WebhookTarget {
+                    app_id: a.client_id.clone(),
+                    url: u.clone(),
+                })
             })
             .collect();
         targets.sort_by(|a, b| a.app_id.cmp(&b.app_id));
         targets
+    }
+
+    /// Uninstalls an app from a location: its tokens and refresh tokens for that location die.
+    /// Returns where the app wants its webhooks, to announce the uninstall.
+    pub fn uninstall(
+        &mut self,
+        client_id: &str,
+        location_id: &str,
+    ) -> Option<Option<WebhookTarget>> {
+        let app = self.apps.get_mut(client_id)?;
+        if !app.installed_locations.remove(location_id) {
+            return None;
+        }
+        let target = app.webhook_url.clone().map(|url| WebhookTarget {
+            app_id: client_id.to_string(),
+            url,
+        });
+        let here = |app_id: &str, loc: &Option<String>| {
+            app_id == client_id && loc.as_deref() == Some(location_id)
+        };
+        self.tokens.retain(|_, t| !here(&t.app_id, &t.location_id));
+        self.refresh
+            .retain(|_, r| !here(&r.grant.app_id, &r.grant.location_id));
+        Some(target)
+    }
+
+    /// Where one app wants its webhooks, if anywhere.
+    pub fn app_target(&self, client_id: &str) -> Option<WebhookTarget> {
+        let app = self.apps.get(client_id)?;
+        app.webhook_url.clone().map(|url| WebhookTarget {
+            app_id: client_id.to_string(),
+            url,
+        })
     }
 
     /// Makes an existing access token expire now (admin API; lets tests force a refresh).

@@ -21,13 +21,20 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, body: Value) -> Self {
-        Self { status, body, retry_after_secs: None }
+        Self {
+            status,
+            body,
+            retry_after_secs: None,
+        }
     }
 
     /// 400 with a single message, as GHL answers bad ids and malformed requests.
     pub fn bad_request(message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::new(StatusCode::BAD_REQUEST, json!({"statusCode": 400, "message": message}))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            json!({"statusCode": 400, "message": message}),
+        )
     }
 
     /// 400 with extra `meta` (GHL uses it for duplicate contacts).
@@ -98,7 +105,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body)).into_response();
         if let Some(secs) = self.retry_after_secs {
-            resp.headers_mut().insert("retry-after", HeaderValue::from(secs));
+            resp.headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
         }
         resp
     }

@@ -9,7 +9,8 @@ use rand_chacha::ChaCha8Rng;
 
 /// One rule; every rule whose `route` matches a call applies to it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+// Unknown keys (e.g. snake_case spellings) are rejected rather than silently ignored.
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FaultRule {
     /// `*` (every route), an operationId (`create-contact`), or `METHOD /path/template`
     /// (`POST /contacts/`).
@@ -48,7 +49,9 @@ impl FaultRule {
     fn matches(&self, operation_id: Option<&str>, method: &str, path_template: &str) -> bool {
         self.route == "*"
             || Some(self.route.as_str()) == operation_id
-            || self.route.eq_ignore_ascii_case(&format!("{method} {path_template}"))
+            || self
+                .route
+                .eq_ignore_ascii_case(&format!("{method} {path_template}"))
     }
 }
 
@@ -92,7 +95,10 @@ pub struct Faults {
 impl Faults {
     /// No rules; `seed` fixes the draws.
     pub fn new(seed: u64) -> Self {
-        Self { rules: RwLock::new(Vec::new()), rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0xfa17)) }
+        Self {
+            rules: RwLock::new(Vec::new()),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0xfa17)),
+        }
     }
 
     /// The rules in force.
@@ -105,16 +111,31 @@ impl Faults {
         *self.rules.write() = rules;
     }
 
+    /// Restarts the draws from `seed`, as a fresh sandbox with that seed would make them.
+    pub fn reseed(&self, seed: u64) {
+        *self.rng.lock() = ChaCha8Rng::seed_from_u64(seed ^ 0xfa17);
+    }
+
     /// Draws the plan for one call.
     pub fn plan(&self, operation_id: Option<&str>, method: &str, path_template: &str) -> FaultPlan {
         let rules = self.rules.read();
-        let mut plan = FaultPlan { delay: Duration::ZERO, action: FaultAction::None };
+        let mut plan = FaultPlan {
+            delay: Duration::ZERO,
+            action: FaultAction::None,
+        };
         if rules.is_empty() {
             return plan;
         }
         let mut rng = self.rng.lock();
-        for r in rules.iter().filter(|r| r.matches(operation_id, method, path_template)) {
-            let jitter = if r.latency_jitter_ms > 0 { rng.random_range(0..=r.latency_jitter_ms) } else { 0 };
+        for r in rules
+            .iter()
+            .filter(|r| r.matches(operation_id, method, path_template))
+        {
+            let jitter = if r.latency_jitter_ms > 0 {
+                rng.random_range(0..=r.latency_jitter_ms)
+            } else {
+                0
+            };
             plan.delay += Duration::from_millis(r.latency_ms + jitter);
             if plan.action != FaultAction::None {
                 continue;
@@ -151,14 +172,35 @@ mod tests {
     #[test]
     fn rules_match_by_operation_or_route_and_rates_hold() {
         let f = Faults::new(7);
-        f.set_rules(vec![FaultRule { route: "create-contact".into(), error_rate: 0.5, ..Default::default() }]);
+        f.set_rules(vec![FaultRule {
+            route: "create-contact".into(),
+            error_rate: 0.5,
+            ..Default::default()
+        }]);
         let n = 2000;
         let errors = (0..n)
-            .filter(|_| matches!(f.plan(Some("create-contact"), "POST", "/contacts/").action, FaultAction::ServerError(_)))
+            .filter(|_| {
+                matches!(
+                    f.plan(Some("create-contact"), "POST", "/contacts/").action,
+                    FaultAction::ServerError(_)
+                )
+            })
             .count();
         assert!((800..1200).contains(&errors), "{errors} of {n}");
-        assert_eq!(f.plan(Some("get-contact"), "GET", "/contacts/{contactId}").action, FaultAction::None);
-        f.set_rules(vec![FaultRule { route: "GET /contacts/{contactId}".into(), latency_ms: 5, ..Default::default() }]);
-        assert_eq!(f.plan(Some("get-contact"), "GET", "/contacts/{contactId}").delay, Duration::from_millis(5));
+        assert_eq!(
+            f.plan(Some("get-contact"), "GET", "/contacts/{contactId}")
+                .action,
+            FaultAction::None
+        );
+        f.set_rules(vec![FaultRule {
+            route: "GET /contacts/{contactId}".into(),
+            latency_ms: 5,
+            ..Default::default()
+        }]);
+        assert_eq!(
+            f.plan(Some("get-contact"), "GET", "/contacts/{contactId}")
+                .delay,
+            Duration::from_millis(5)
+        );
     }
 }

@@ -44,11 +44,16 @@ fn with_info(mut resp: Response, info: CallInfo) -> Response {
 fn bearer(req: &Request) -> Option<String> {
     let h = req.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = h.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 fn query_pairs(req: &Request) -> Vec<(String, String)> {
-    req.uri().query().map(|q| serde_urlencoded::from_str(q).unwrap_or_default()).unwrap_or_default()
+    req.uri()
+        .query()
+        .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Outer layer: buffers the body once, times the call and records it in the request log.
@@ -61,8 +66,11 @@ pub async fn log_layer(State(state): State<Arc<Ghl>>, req: Request, next: Next) 
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(serde_json::json!({
-                "statusCode": 413, "message": "request entity too large"})))
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(serde_json::json!({
+                "statusCode": 413, "message": "request entity too large"})),
+            )
                 .into_response()
         }
     };
@@ -72,9 +80,19 @@ pub async fn log_layer(State(state): State<Arc<Ghl>>, req: Request, next: Next) 
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(cut).into_owned()))
     });
     // Never keep OAuth secrets or tokens from form bodies in the log.
-    let logged_body = if path.starts_with("/oauth/") { None } else { logged_body };
-    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let info = resp.extensions().get::<CallInfo>().cloned().unwrap_or_default();
+    let logged_body = if path.starts_with("/oauth/") {
+        None
+    } else {
+        logged_body
+    };
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let info = resp
+        .extensions()
+        .get::<CallInfo>()
+        .cloned()
+        .unwrap_or_default();
     state.log.push(LoggedRequest {
         seq: 0,
         at: iso(chrono::Utc::now()),
@@ -108,7 +126,9 @@ fn reject(error: ApiError, headers: Option<LimitHeaders>) -> Box<Rejection> {
 fn check_location(token: &TokenInfo, location_id: &str) -> Result<(), ApiError> {
     match &token.location_id {
         Some(l) if l == location_id => Ok(()),
-        _ => Err(ApiError::forbidden("The token does not have access to this location.")),
+        _ => Err(ApiError::forbidden(
+            "The token does not have access to this location.",
+        )),
     }
 }
 
@@ -121,26 +141,45 @@ fn admit(
     info: &mut CallInfo,
 ) -> Result<(TokenInfo, LimitHeaders), Box<Rejection>> {
     match req.headers().get("version").and_then(|v| v.to_str().ok()) {
-        None => return Err(reject(ApiError::bad_request("version header was not found"), None)),
+        None => {
+            return Err(reject(
+                ApiError::bad_request("version header was not found"),
+                None,
+            ))
+        }
         Some(v) if v != API_VERSION => {
-            return Err(reject(ApiError::bad_request(format!("Version {v} is not supported; use {API_VERSION}")), None))
+            return Err(reject(
+                ApiError::bad_request(format!("Version {v} is not supported; use {API_VERSION}")),
+                None,
+            ))
         }
         Some(_) => {}
     }
     let Some(token) = bearer(req) else {
-        return Err(reject(ApiError::unauthorized("Invalid JWT: no bearer token in the Authorization header"), None));
+        return Err(reject(
+            ApiError::unauthorized("Invalid JWT: no bearer token in the Authorization header"),
+            None,
+        ));
     };
-    let info_tok = state.auth.lock().resolve(&token).map_err(|e| reject(e, None))?;
+    let info_tok = state
+        .auth
+        .lock()
+        .resolve(&token)
+        .map_err(|e| reject(e, None))?;
     info.app_id = Some(info_tok.app_id.clone());
     info.location_id = Some(info_tok.resource_id().to_string());
-    let decision = state.limiter.check(&info_tok.app_id, info_tok.resource_id());
+    let decision = state
+        .limiter
+        .check(&info_tok.app_id, info_tok.resource_id());
     let headers = decision.headers.clone();
     if !decision.allowed {
         let secs = decision.retry_after.as_secs_f64().ceil().max(1.0) as u64;
         return Err(reject(ApiError::too_many_requests(secs), Some(headers)));
     }
     let fail = |e: ApiError| reject(e, Some(headers.clone()));
-    let Some(op) = op else { return Ok((info_tok, headers)) };
+    let Some(op) = op else {
+        return Ok((info_tok, headers));
+    };
     let path = req.uri().path();
     if path.starts_with("/contacts") && info_tok.user_type == UserType::Company {
         return Err(fail(ApiError::unauthorized(
@@ -148,7 +187,9 @@ fn admit(
         )));
     }
     if path.starts_with("/oauth/") && info_tok.user_type != UserType::Company {
-        return Err(fail(ApiError::unauthorized("This route needs an Agency (Company) token")));
+        return Err(fail(ApiError::unauthorized(
+            "This route needs an Agency (Company) token",
+        )));
     }
     if !info_tok.scopes.contains(&op.scope) {
         return Err(fail(ApiError::unauthorized(format!(
@@ -175,7 +216,8 @@ fn admit(
         let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
         } else {
-            serde_json::from_slice(body).map_err(|e| fail(ApiError::bad_request(format!("Invalid JSON body: {e}"))))?
+            serde_json::from_slice(body)
+                .map_err(|e| fail(ApiError::bad_request(format!("Invalid JSON body: {e}"))))?
         };
         let errors = validate_body(&value, schema);
         if !errors.is_empty() {
@@ -201,9 +243,16 @@ fn set_headers(resp: &mut Response, headers: &LimitHeaders) {
 /// Inner layer for bearer-authenticated API routes.
 pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
-    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
     let op = SPEC.operation(&method, &template);
-    let mut info = CallInfo { operation_id: op.map(|o| o.operation_id.clone()), ..Default::default() };
+    let mut info = CallInfo {
+        operation_id: op.map(|o| o.operation_id.clone()),
+        ..Default::default()
+    };
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let req = Request::from_parts(parts, Body::empty());
@@ -217,15 +266,18 @@ pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -
             return with_info(resp, info);
         }
     };
-    let plan = state.faults.plan(info.operation_id.as_deref(), &method, &template);
+    let plan = state
+        .faults
+        .plan(info.operation_id.as_deref(), &method, &template);
     info.fault = plan.action.label();
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
     let mut resp = match plan.action {
-        FaultAction::ServerError(code) => {
-            ApiError::server_error(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)).into_response()
-        }
+        FaultAction::ServerError(code) => ApiError::server_error(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        )
+        .into_response(),
         FaultAction::Timeout(d) => {
             tokio::time::sleep(d).await;
             ApiError::server_error(StatusCode::GATEWAY_TIMEOUT).into_response()
@@ -233,7 +285,9 @@ pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -
         action => {
             let (mut parts, _) = req.into_parts();
             parts.extensions.insert(token);
-            let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let resp = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
             match action {
                 FaultAction::Garble if resp.status().is_success() => garble(resp).await,
                 FaultAction::AcceptThen422 if resp.status().is_success() => {

@@ -131,11 +131,18 @@ impl Ghl {
         seed::generate(&mut store, seed, locations.max(1), contacts);
         let mut auth = self.auth.lock();
         auth.clear();
-        let mut creds = Credentials { company_id: store.company_id.clone(), ..Default::default() };
+        let mut creds = Credentials {
+            company_id: store.company_id.clone(),
+            ..Default::default()
+        };
         let scopes: Vec<String> = CONTACT_SCOPES.iter().map(|s| s.to_string()).collect();
         for l in &store.locations {
             let token = auth.mint_pit(&store.company_id, &l.id, &scopes);
-            creds.locations.push(LocationCredentials { location_id: l.id.clone(), name: l.name.clone(), token });
+            creds.locations.push(LocationCredentials {
+                location_id: l.id.clone(),
+                name: l.name.clone(),
+                token,
+            });
         }
         let mut app = auth.register_app("ghl-bridge", webhook_url);
         app.installed_locations = store.locations.iter().map(|l| l.id.clone()).collect();
@@ -146,6 +153,7 @@ impl Ghl {
         *self.credentials.write() = creds;
         drop(auth);
         self.limiter.reset();
+        self.faults.reseed(seed);
         self.log.clear();
         self.webhooks.clear_log();
         let mut cfg = self.config.write();
@@ -168,7 +176,10 @@ impl Ghl {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("webhook signing keys: {0}")]
     Keys(#[from] webhooks::WebhookKeysError),
 }
@@ -223,8 +234,12 @@ impl GhlSandbox {
             Some(dir) => WebhookKeys::load_or_create(dir)?,
             None => WebhookKeys::generate()?,
         });
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-        let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
         let state = Arc::new(Ghl {
             store: RwLock::new(Store::new(config.seed)),
             auth: Mutex::new(AuthRegistry::new(config.seed, config.access_token_ttl_secs)),
@@ -252,7 +267,12 @@ impl GhlSandbox {
             }
         });
         tracing::info!(%base_url, "GHL sandbox listening");
-        Ok(Self { base_url, state, stop: Some(stop), task })
+        Ok(Self {
+            base_url,
+            state,
+            stop: Some(stop),
+            task,
+        })
     }
 
     /// Credentials of the first location and the default app.
@@ -262,12 +282,20 @@ impl GhlSandbox {
 
     /// The first location's id.
     pub fn location_id(&self) -> String {
-        self.credentials().locations.first().map(|l| l.location_id.clone()).unwrap_or_default()
+        self.credentials()
+            .locations
+            .first()
+            .map(|l| l.location_id.clone())
+            .unwrap_or_default()
     }
 
     /// A full-access Private Integration Token of the first location.
     pub fn token(&self) -> String {
-        self.credentials().locations.first().map(|l| l.token.clone()).unwrap_or_default()
+        self.credentials()
+            .locations
+            .first()
+            .map(|l| l.token.clone())
+            .unwrap_or_default()
     }
 
     /// The one-line JSON that `ghl-bridge sandbox ghl` prints when ready.

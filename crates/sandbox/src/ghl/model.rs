@@ -50,7 +50,9 @@ impl Location {
     pub fn custom_field(&self, id_or_key: &str) -> Option<&CustomFieldDef> {
         let bare = id_or_key.strip_prefix("contact.").unwrap_or(id_or_key);
         self.custom_fields.iter().find(|f| {
-            f.id == id_or_key || f.field_key == id_or_key || f.field_key.strip_prefix("contact.") == Some(bare)
+            f.id == id_or_key
+                || f.field_key == id_or_key
+                || f.field_key.strip_prefix("contact.") == Some(bare)
         })
     }
 }
@@ -102,8 +104,10 @@ fn put(m: &mut Map<String, Value>, key: &str, v: &Option<String>) {
 impl Contact {
     /// "First Last", as GHL's `name` / `contactName`.
     pub fn full_name(&self) -> Option<String> {
-        let parts: Vec<&str> =
-            [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect();
+        let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
         if parts.is_empty() {
             None
         } else {
@@ -113,7 +117,10 @@ impl Contact {
 
     fn custom_fields_json(&self) -> Value {
         Value::Array(
-            self.custom_fields.iter().map(|(id, v)| json!({"id": id, "value": v})).collect(),
+            self.custom_fields
+                .iter()
+                .map(|(id, v)| json!({"id": id, "value": v}))
+                .collect(),
         )
     }
 
@@ -140,10 +147,26 @@ impl Contact {
     }
 
     fn lower_names(&self, m: &mut Map<String, Value>) {
-        put(m, "emailLowerCase", &self.email.as_ref().map(|e| e.to_lowercase()));
-        put(m, "firstNameLowerCase", &self.first_name.as_ref().map(|e| e.to_lowercase()));
-        put(m, "lastNameLowerCase", &self.last_name.as_ref().map(|e| e.to_lowercase()));
-        put(m, "fullNameLowerCase", &self.full_name().map(|e| e.to_lowercase()));
+        put(
+            m,
+            "emailLowerCase",
+            &self.email.as_ref().map(|e| e.to_lowercase()),
+        );
+        put(
+            m,
+            "firstNameLowerCase",
+            &self.first_name.as_ref().map(|e| e.to_lowercase()),
+        );
+        put(
+            m,
+            "lastNameLowerCase",
+            &self.last_name.as_ref().map(|e| e.to_lowercase()),
+        );
+        put(
+            m,
+            "fullNameLowerCase",
+            &self.full_name().map(|e| e.to_lowercase()),
+        );
     }
 
     /// `GetContectByIdSchema`: GET, PUT and upsert answers.
@@ -157,7 +180,10 @@ impl Contact {
         m.insert("type".into(), json!(self.contact_type));
         m.insert("dnd".into(), json!(self.dnd));
         if !self.dnd_settings.is_empty() {
-            m.insert("dndSettings".into(), Value::Object(self.dnd_settings.clone()));
+            m.insert(
+                "dndSettings".into(),
+                Value::Object(self.dnd_settings.clone()),
+            );
         }
         m.insert("dateUpdated".into(), json!(iso(self.date_updated)));
         if let Some(a) = &self.attribution_source {
@@ -175,7 +201,10 @@ impl Contact {
         m.insert("type".into(), json!(self.contact_type));
         m.insert("dnd".into(), json!(self.dnd));
         if !self.dnd_settings.is_empty() {
-            m.insert("dndSettings".into(), Value::Object(self.dnd_settings.clone()));
+            m.insert(
+                "dndSettings".into(),
+                Value::Object(self.dnd_settings.clone()),
+            );
         }
         m.insert("deleted".into(), json!(false));
         m.insert("dateUpdated".into(), json!(iso(self.date_updated)));
@@ -187,7 +216,11 @@ impl Contact {
     pub fn to_list_json(&self) -> Value {
         let mut m = Map::new();
         self.common(&mut m);
-        put(&mut m, "contactName", &self.full_name().map(|n| n.to_lowercase()));
+        put(
+            &mut m,
+            "contactName",
+            &self.full_name().map(|n| n.to_lowercase()),
+        );
         put(&mut m, "companyName", &self.company_name);
         put(&mut m, "timezone", &self.timezone);
         m.insert("type".into(), json!(self.contact_type));
@@ -215,7 +248,10 @@ impl Contact {
         m.insert("dnd".into(), json!(self.dnd));
         m.insert("attachments".into(), json!([]));
         if with_dnd_settings {
-            m.insert("dndSettings".into(), Value::Object(self.dnd_settings.clone()));
+            m.insert(
+                "dndSettings".into(),
+                Value::Object(self.dnd_settings.clone()),
+            );
         }
         m
     }

@@ -36,7 +36,10 @@ pub fn agency_routes() -> Router<Arc<Ghl>> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
@@ -61,7 +64,10 @@ fn check_consent(g: &Ghl, p: &HashMap<String, String>) -> Result<BTreeSet<String
     if !(redirect.starts_with("http://") || redirect.starts_with("https://")) {
         return Err("redirect_uri must be an http(s) URL".into());
     }
-    let scopes: BTreeSet<String> = p.get("scope").map(|s| s.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    let scopes: BTreeSet<String> = p
+        .get("scope")
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
     if scopes.is_empty() {
         return Err("scope is missing".into());
     }
@@ -77,12 +83,18 @@ async fn consent_page(State(g): State<Arc<Ghl>>, Query(p): Params) -> Response {
         Ok(s) => s,
         Err(m) => return error_page(StatusCode::BAD_REQUEST, &m),
     };
-    let app_name = p.get("client_id").and_then(|c| g.auth.lock().apps.get(c).map(|a| a.name.clone())).unwrap_or_default();
+    let app_name = p
+        .get("client_id")
+        .and_then(|c| g.auth.lock().apps.get(c).map(|a| a.name.clone()))
+        .unwrap_or_default();
     let mut items = String::new();
     for l in &g.store.read().locations {
         let mut q = p.clone();
         q.insert("location_id".into(), l.id.clone());
-        let href = format!("/oauth/chooselocation/approve?{}", serde_urlencoded::to_string(&q).unwrap_or_default());
+        let href = format!(
+            "/oauth/chooselocation/approve?{}",
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        );
         items.push_str(&format!(
             "<li><a class=\"location\" data-location-id=\"{id}\" href=\"{href}\">Allow for {name}</a></li>",
             id = escape(&l.id),
@@ -90,7 +102,10 @@ async fn consent_page(State(g): State<Arc<Ghl>>, Query(p): Params) -> Response {
             name = escape(&l.name)
         ));
     }
-    let scope_list: Vec<String> = scopes.iter().map(|s| format!("<li>{}</li>", escape(s))).collect();
+    let scope_list: Vec<String> = scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", escape(s)))
+        .collect();
     Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Choose a location</title></head><body>\
          <h1>{app} wants access</h1><p>Scopes:</p><ul id=\"scopes\">{}</ul>\
@@ -117,16 +132,29 @@ async fn approve(State(g): State<Arc<Ghl>>, Query(p): Params) -> Response {
     };
     let client_id = p.get("client_id").cloned().unwrap_or_default();
     let redirect = p.get("redirect_uri").cloned().unwrap_or_default();
-    let code = match g.auth.lock().issue_code(&client_id, &company, Some(&location), scopes, &redirect) {
-        Ok(c) => c,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e.body["message"].as_str().unwrap_or("error")),
-    };
+    let code =
+        match g
+            .auth
+            .lock()
+            .issue_code(&client_id, &company, Some(&location), scopes, &redirect)
+        {
+            Ok(c) => c,
+            Err(e) => {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    e.body["message"].as_str().unwrap_or("error"),
+                )
+            }
+        };
     let mut q = vec![("code", code)];
     if let Some(state) = p.get("state") {
         q.push(("state", state.clone()));
     }
     let sep = if redirect.contains('?') { '&' } else { '?' };
-    let target = format!("{redirect}{sep}{}", serde_urlencoded::to_string(&q).unwrap_or_default());
+    let target = format!(
+        "{redirect}{sep}{}",
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    );
     (StatusCode::FOUND, [(header::LOCATION, target)]).into_response()
 }
 
@@ -151,8 +179,11 @@ fn token_json(t: &IssuedTokens) -> Value {
 }
 
 fn form(body: &Bytes) -> ApiResult<HashMap<String, String>> {
-    serde_urlencoded::from_bytes(body)
-        .map_err(|e| ApiError::bad_request(format!("The body must be application/x-www-form-urlencoded: {e}")))
+    serde_urlencoded::from_bytes(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "The body must be application/x-www-form-urlencoded: {e}"
+        ))
+    })
 }
 
 /// `POST /oauth/token`.
@@ -169,11 +200,15 @@ async fn token(State(g): State<Arc<Ghl>>, body: Bytes) -> ApiResult<Json<Value>>
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
     let user_type = match f.get("user_type") {
         None => UserType::Location,
-        Some(u) => UserType::parse(u)
-            .ok_or_else(|| ApiError::unprocessable(vec!["user_type must be one of the following values: Company, Location".into()]))?,
+        Some(u) => UserType::parse(u).ok_or_else(|| {
+            ApiError::unprocessable(vec![
+                "user_type must be one of the following values: Company, Location".into(),
+            ])
+        })?,
     };
-    let mut auth = g.auth.lock();
-    let issued = match get("grant_type") {
+    let issued = {
+        let mut auth = g.auth.lock();
+        match get("grant_type") {
         "authorization_code" => {
             if get("code").is_empty() {
                 return Err(ApiError::unprocessable(vec!["code should not be empty".into()]));
@@ -192,12 +227,20 @@ async fn token(State(g): State<Arc<Ghl>>, body: Bytes) -> ApiResult<Json<Value>>
                 "grant_type must be one of the following values: authorization_code, refresh_token, client_credentials".into(),
             ]))
         }
+    }
     };
+    if let Some(location) = &issued.newly_installed {
+        g.announce_install(&issued.info.app_id, location, true);
+    }
     Ok(Json(token_json(&issued)))
 }
 
 /// `POST /oauth/locationToken` (agency token, `oauth.write`).
-async fn location_token(State(g): State<Arc<Ghl>>, Extension(t): Extension<TokenInfo>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn location_token(
+    State(g): State<Arc<Ghl>>,
+    Extension(t): Extension<TokenInfo>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     let f = form(&body)?;
     let company = f.get("companyId").cloned().unwrap_or_default();
     let location = f.get("locationId").cloned().unwrap_or_default();
@@ -211,7 +254,9 @@ async fn location_token(State(g): State<Arc<Ghl>>, Extension(t): Extension<Token
         return Err(ApiError::unprocessable(missing));
     }
     if company != t.company_id {
-        return Err(ApiError::forbidden("The token does not have access to this company."));
+        return Err(ApiError::forbidden(
+            "The token does not have access to this company.",
+        ));
     }
     if g.store.read().location(&location).is_none() {
         return Err(ApiError::bad_request("Location not found"));
@@ -228,12 +273,23 @@ async fn location_token(State(g): State<Arc<Ghl>>, Extension(t): Extension<Token
 }
 
 /// `GET /oauth/installedLocations` (agency token, `oauth.readonly`).
-async fn installed_locations(State(g): State<Arc<Ghl>>, Extension(t): Extension<TokenInfo>, Query(p): Params) -> ApiResult<Json<Value>> {
+async fn installed_locations(
+    State(g): State<Arc<Ghl>>,
+    Extension(t): Extension<TokenInfo>,
+    Query(p): Params,
+) -> ApiResult<Json<Value>> {
     if p.get("companyId") != Some(&t.company_id) {
-        return Err(ApiError::forbidden("The token does not have access to this company."));
+        return Err(ApiError::forbidden(
+            "The token does not have access to this company.",
+        ));
     }
     let app_id = p.get("appId").cloned().unwrap_or_default();
-    let installed = g.auth.lock().apps.get(&app_id).map(|a| (a.installed_locations.clone(), a.version_id.clone()));
+    let installed = g
+        .auth
+        .lock()
+        .apps
+        .get(&app_id)
+        .map(|a| (a.installed_locations.clone(), a.version_id.clone()));
     let Some((installed, version)) = installed else {
         return Err(ApiError::bad_request("App not found"));
     };
@@ -245,13 +301,23 @@ async fn installed_locations(State(g): State<Arc<Ghl>>, Extension(t): Extension<
         .locations
         .iter()
         .filter(|l| want_installed.is_none_or(|w| installed.contains(&l.id) == w))
-        .filter(|l| query.as_ref().is_none_or(|q| l.name.to_lowercase().contains(q)))
+        .filter(|l| {
+            query
+                .as_ref()
+                .is_none_or(|q| l.name.to_lowercase().contains(q))
+        })
         .map(|l| {
             json!({"_id": l.id, "name": l.name, "address": l.address,
                    "isInstalled": installed.contains(&l.id), "versionId": version})
         })
         .collect();
     let count = all.len();
-    let page: Vec<Value> = all.into_iter().skip(num("skip", 0)).take(num("limit", 20)).collect();
-    Ok(Json(json!({"locations": page, "count": count, "installToFutureLocations": false})))
+    let page: Vec<Value> = all
+        .into_iter()
+        .skip(num("skip", 0))
+        .take(num("limit", 20))
+        .collect();
+    Ok(Json(
+        json!({"locations": page, "count": count, "installToFutureLocations": false}),
+    ))
 }

@@ -9,7 +9,8 @@ use parking_lot::{Mutex, RwLock};
 
 /// Limits in force; GHL's defaults are 100 per 10 s and 200,000 per day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+// Unknown keys (e.g. snake_case spellings) are rejected rather than silently ignored.
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LimitConfig {
     pub burst_max: u32,
     pub burst_interval_ms: u64,
@@ -18,7 +19,11 @@ pub struct LimitConfig {
 
 impl Default for LimitConfig {
     fn default() -> Self {
-        Self { burst_max: 100, burst_interval_ms: 10_000, daily_max: 200_000 }
+        Self {
+            burst_max: 100,
+            burst_interval_ms: 10_000,
+            daily_max: 200_000,
+        }
     }
 }
 
@@ -48,7 +53,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with these limits.
     pub fn new(config: LimitConfig) -> Self {
-        Self { config: RwLock::new(config), buckets: Mutex::new(HashMap::new()) }
+        Self {
+            config: RwLock::new(config),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The limits in force.
@@ -75,12 +83,20 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock();
         let b = buckets
             .entry((app_id.to_string(), resource_id.to_string()))
-            .or_insert_with(|| Bucket { window: VecDeque::new(), day: today, day_count: 0 });
+            .or_insert_with(|| Bucket {
+                window: VecDeque::new(),
+                day: today,
+                day_count: 0,
+            });
         if b.day != today {
             b.day = today;
             b.day_count = 0;
         }
-        while b.window.front().is_some_and(|t| now.duration_since(*t) >= interval) {
+        while b
+            .window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= interval)
+        {
             b.window.pop_front();
         }
         let burst_full = b.window.len() as u64 >= u64::from(cfg.burst_max);
@@ -104,7 +120,10 @@ impl RateLimiter {
             headers: [
                 ("x-ratelimit-max", cfg.burst_max.to_string()),
                 ("x-ratelimit-remaining", remaining.to_string()),
-                ("x-ratelimit-interval-milliseconds", cfg.burst_interval_ms.to_string()),
+                (
+                    "x-ratelimit-interval-milliseconds",
+                    cfg.burst_interval_ms.to_string(),
+                ),
                 ("x-ratelimit-limit-daily", cfg.daily_max.to_string()),
                 ("x-ratelimit-daily-remaining", daily_remaining.to_string()),
             ],
@@ -117,12 +136,20 @@ mod tests {
     use super::*;
 
     fn header(d: &Decision, name: &str) -> String {
-        d.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        d.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     #[test]
     fn burst_then_429_per_app_and_location() {
-        let rl = RateLimiter::new(LimitConfig { burst_max: 3, burst_interval_ms: 60_000, daily_max: 10 });
+        let rl = RateLimiter::new(LimitConfig {
+            burst_max: 3,
+            burst_interval_ms: 60_000,
+            daily_max: 10,
+        });
         for left in (0..3).rev() {
             let d = rl.check("app", "loc");
             assert!(d.allowed);
@@ -131,13 +158,23 @@ mod tests {
         let d = rl.check("app", "loc");
         assert!(!d.allowed);
         assert!(d.retry_after > Duration::from_secs(50));
-        assert!(rl.check("app", "other-loc").allowed, "another location has its own budget");
-        assert!(rl.check("other-app", "loc").allowed, "another app has its own budget");
+        assert!(
+            rl.check("app", "other-loc").allowed,
+            "another location has its own budget"
+        );
+        assert!(
+            rl.check("other-app", "loc").allowed,
+            "another app has its own budget"
+        );
     }
 
     #[test]
     fn daily_budget_is_enforced() {
-        let rl = RateLimiter::new(LimitConfig { burst_max: 100, burst_interval_ms: 1, daily_max: 2 });
+        let rl = RateLimiter::new(LimitConfig {
+            burst_max: 100,
+            burst_interval_ms: 1,
+            daily_max: 2,
+        });
         assert!(rl.check("a", "l").allowed);
         assert!(rl.check("a", "l").allowed);
         let d = rl.check("a", "l");

@@ -50,7 +50,11 @@ impl RequestLog {
     /// Entries with `seq > since`, at most `limit`, oldest first.
     pub fn since(&self, since: u64, limit: usize) -> Vec<LoggedRequest> {
         let g = self.inner.lock();
-        g.1.iter().filter(|e| e.seq > since).take(limit).cloned().collect()
+        g.1.iter()
+            .filter(|e| e.seq > since)
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// Empties the log (numbering goes on).

@@ -10,23 +10,60 @@ use super::model::{Appointment, Business, Contact, CustomFieldDef, Location, Not
 use super::store::Store;
 
 const FIRST: &[&str] = &[
-    "Ava", "Liam", "Olivia", "Noah", "Emma", "Mateo", "Sofia", "Lucas", "Amara", "Ethan", "Priya", "Kenji", "Chloe",
-    "Diego", "Fatima", "Jonas", "Grace", "Omar", "Hana", "Leo", "Mia", "Ravi", "Zoe", "Felix",
+    "Ava", "Liam", "Olivia", "Noah", "Emma", "Mateo", "Sofia", "Lucas", "Amara", "Ethan", "Priya",
+    "Kenji", "Chloe", "Diego", "Fatima", "Jonas", "Grace", "Omar", "Hana", "Leo", "Mia", "Ravi",
+    "Zoe", "Felix",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Garcia", "Chen", "Okafor", "Müller", "Rossi", "Patel", "Kim", "Nguyen", "Silva", "Johnson", "Dubois",
-    "Kowalski", "Haddad", "Tanaka", "Brown", "Novak", "Larsen", "Costa", "Walker",
+    "Smith", "Garcia", "Chen", "Okafor", "Müller", "Rossi", "Patel", "Kim", "Nguyen", "Silva",
+    "Johnson", "Dubois", "Kowalski", "Haddad", "Tanaka", "Brown", "Novak", "Larsen", "Costa",
+    "Walker",
 ];
 const CITIES: &[(&str, &str, &str)] = &[
-    ("Austin", "TX", "US"), ("Denver", "CO", "US"), ("Miami", "FL", "US"), ("Toronto", "ON", "CA"),
-    ("London", "LDN", "GB"), ("Berlin", "BE", "DE"), ("Sydney", "NSW", "AU"), ("Phoenix", "AZ", "US"),
+    ("Austin", "TX", "US"),
+    ("Denver", "CO", "US"),
+    ("Miami", "FL", "US"),
+    ("Toronto", "ON", "CA"),
+    ("London", "LDN", "GB"),
+    ("Berlin", "BE", "DE"),
+    ("Sydney", "NSW", "AU"),
+    ("Phoenix", "AZ", "US"),
 ];
-const TAGS: &[&str] = &["lead", "customer", "investor", "vip", "newsletter", "webinar", "referral", "cold", "hot", "accredited"];
-const SOURCES: &[&str] = &["website form", "facebook ad", "referral", "import", "webinar", "manual"];
-const TASK_TITLES: &[&str] = &["Call back", "Send proposal", "Follow up on email", "Schedule demo", "Collect documents", "Review agreement"];
+const TAGS: &[&str] = &[
+    "lead",
+    "customer",
+    "investor",
+    "vip",
+    "newsletter",
+    "webinar",
+    "referral",
+    "cold",
+    "hot",
+    "accredited",
+];
+const SOURCES: &[&str] = &[
+    "website form",
+    "facebook ad",
+    "referral",
+    "import",
+    "webinar",
+    "manual",
+];
+const TASK_TITLES: &[&str] = &[
+    "Call back",
+    "Send proposal",
+    "Follow up on email",
+    "Schedule demo",
+    "Collect documents",
+    "Review agreement",
+];
 const NOTE_BODIES: &[&str] = &[
-    "Interested in the Q3 offering.", "Asked for pricing details.", "Prefers email over phone.",
-    "Met at the conference.", "Wants a call next week.", "Sent the onboarding pack.",
+    "Interested in the Q3 offering.",
+    "Asked for pricing details.",
+    "Prefers email over phone.",
+    "Met at the conference.",
+    "Wants a call next week.",
+    "Sent the onboarding pack.",
 ];
 
 fn pick<'a>(rng: &mut ChaCha8Rng, list: &[&'a str]) -> &'a str {
@@ -36,8 +73,18 @@ fn pick<'a>(rng: &mut ChaCha8Rng, list: &[&'a str]) -> &'a str {
 fn custom_fields(store: &mut Store) -> Vec<CustomFieldDef> {
     let defs: &[(&str, &str, &str, &[&str])] = &[
         ("Lead Score", "lead_score", "NUMERICAL", &[]),
-        ("Investor Type", "investor_type", "SINGLE_OPTIONS", &["Individual", "Entity", "Trust"]),
-        ("Interests", "interests", "MULTIPLE_OPTIONS", &["Multifamily", "Industrial", "Retail", "Land"]),
+        (
+            "Investor Type",
+            "investor_type",
+            "SINGLE_OPTIONS",
+            &["Individual", "Entity", "Trust"],
+        ),
+        (
+            "Interests",
+            "interests",
+            "MULTIPLE_OPTIONS",
+            &["Multifamily", "Industrial", "Retail", "Land"],
+        ),
         ("Referral Code", "referral_code", "TEXT", &[]),
         ("Background", "background", "LARGE_TEXT", &[]),
         ("Committed Amount", "committed_amount", "MONETORY", &[]),
@@ -55,13 +102,19 @@ fn custom_fields(store: &mut Store) -> Vec<CustomFieldDef> {
 
 /// Fills an empty store with `locations` locations of `contacts` contacts each.
 pub fn generate(store: &mut Store, seed: u64, locations: usize, contacts: usize) {
-    let base = Utc.with_ymd_and_hms(2025, 11, 1, 0, 0, 0).single().unwrap_or_else(Utc::now);
+    let base = Utc
+        .with_ymd_and_hms(2025, 11, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
     for li in 0..locations {
         let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(li as u64));
         let loc_id = store.ids.next_id();
         let fields = custom_fields(store);
         let businesses: Vec<Business> = (0..(contacts / 20).clamp(1, 500))
-            .map(|i| Business { id: store.ids.next_id(), name: format!("{} Holdings {}", pick(&mut rng, LAST), i + 1) })
+            .map(|i| Business {
+                id: store.ids.next_id(),
+                name: format!("{} Holdings {}", pick(&mut rng, LAST), i + 1),
+            })
             .collect();
         let users: Vec<String> = (0..5).map(|_| store.ids.next_id()).collect();
         let (city, state, _) = CITIES[li % CITIES.len()];
@@ -89,13 +142,21 @@ pub fn generate(store: &mut Store, seed: u64, locations: usize, contacts: usize)
             }
             let mut cf = vec![(fields[0].id.clone(), json!(rng.random_range(0..100)))];
             if rng.random_bool(0.5) {
-                cf.push((fields[1].id.clone(), json!(fields[1].picklist_options[rng.random_range(0..3)])));
+                cf.push((
+                    fields[1].id.clone(),
+                    json!(fields[1].picklist_options[rng.random_range(0..3)]),
+                ));
             }
             if rng.random_bool(0.3) {
-                cf.push((fields[2].id.clone(), json!([fields[2].picklist_options[rng.random_range(0..4)]])));
+                cf.push((
+                    fields[2].id.clone(),
+                    json!([fields[2].picklist_options[rng.random_range(0..4)]]),
+                ));
             }
             let id = store.ids.next_id();
-            let business_id = rng.random_bool(0.3).then(|| businesses[rng.random_range(0..businesses.len())].id.clone());
+            let business_id = rng
+                .random_bool(0.3)
+                .then(|| businesses[rng.random_range(0..businesses.len())].id.clone());
             let company_name = business_id
                 .as_ref()
                 .and_then(|b| businesses.iter().find(|x| &x.id == b))
@@ -113,7 +174,11 @@ pub fn generate(store: &mut Store, seed: u64, locations: usize, contacts: usize)
                 )),
                 phone: Some(format!("+1555{:07}", (li * contacts + ci) % 10_000_000)),
                 company_name,
-                address1: Some(format!("{} {} Ave", rng.random_range(1..9999), pick(&mut rng, LAST))),
+                address1: Some(format!(
+                    "{} {} Ave",
+                    rng.random_range(1..9999),
+                    pick(&mut rng, LAST)
+                )),
                 city: Some(city.into()),
                 state: Some(state.into()),
                 postal_code: Some(format!("{:05}", rng.random_range(10000..99999))),
@@ -121,7 +186,11 @@ pub fn generate(store: &mut Store, seed: u64, locations: usize, contacts: usize)
                 timezone: Some("America/Chicago".into()),
                 source: Some(pick(&mut rng, SOURCES).into()),
                 assigned_to: Some(users[rng.random_range(0..users.len())].clone()),
-                contact_type: if rng.random_bool(0.7) { "lead".into() } else { "customer".into() },
+                contact_type: if rng.random_bool(0.7) {
+                    "lead".into()
+                } else {
+                    "customer".into()
+                },
                 dnd: rng.random_bool(0.05),
                 dnd_settings: Map::new(),
                 tags,

@@ -18,8 +18,21 @@ pub struct ContactChanges {
 }
 
 const STRING_FIELDS: &[&str] = &[
-    "firstName", "lastName", "email", "phone", "address1", "city", "state", "postalCode", "website",
-    "timezone", "source", "country", "companyName", "assignedTo", "gender",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "address1",
+    "city",
+    "state",
+    "postalCode",
+    "website",
+    "timezone",
+    "source",
+    "country",
+    "companyName",
+    "assignedTo",
+    "gender",
 ];
 
 fn slot<'a>(c: &'a mut Contact, key: &str) -> Option<&'a mut Option<String>> {
@@ -59,7 +72,10 @@ fn normalize_dob(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if s.len() == 10 => Some(format!("{s}T00:00:00.000Z")),
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => n.as_i64().and_then(chrono::DateTime::from_timestamp_millis).map(super::model::iso),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(super::model::iso),
         _ => None,
     }
 }
@@ -75,7 +91,10 @@ pub fn apply_fields(
     let mut ch = ContactChanges::default();
     for key in STRING_FIELDS {
         if let Some(v) = body.get(*key) {
-            let new = v.as_str().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let new = v
+                .as_str()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
             if let Some(s) = slot(c, key) {
                 if *s != new {
                     *s = new;
@@ -88,7 +107,10 @@ pub fn apply_fields(
         if !body.contains_key("firstName") && !body.contains_key("lastName") {
             let mut parts = name.trim().splitn(2, ' ');
             let first = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
-            let last = parts.next().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let last = parts
+                .next()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
             if c.first_name != first || c.last_name != last {
                 c.first_name = first;
                 c.last_name = last;
@@ -138,12 +160,23 @@ pub fn apply_fields(
     }
     if let Some(Value::Array(fields)) = body.get("customFields") {
         for (i, f) in fields.iter().enumerate() {
-            let key = f.get("id").or_else(|| f.get("key")).and_then(Value::as_str).unwrap_or_default();
+            let key = f
+                .get("id")
+                .or_else(|| f.get("key"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             // GHL ignores custom fields it does not know; so does the sandbox.
-            let Some(def) = location.custom_field(key) else { continue };
-            let value = f.get("field_value").or_else(|| f.get("value")).cloned().unwrap_or(Value::Null);
-            let value = coerce_custom(&def.data_type, value)
-                .map_err(|m| ApiError::unprocessable(vec![format!("customFields.{i}.field_value {m}")]))?;
+            let Some(def) = location.custom_field(key) else {
+                continue;
+            };
+            let value = f
+                .get("field_value")
+                .or_else(|| f.get("value"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let value = coerce_custom(&def.data_type, value).map_err(|m| {
+                ApiError::unprocessable(vec![format!("customFields.{i}.field_value {m}")])
+            })?;
             let pos = c.custom_fields.iter().position(|(id, _)| *id == def.id);
             match (pos, value) {
                 (Some(p), Value::Null) => {
@@ -171,18 +204,24 @@ fn coerce_custom(data_type: &str, v: Value) -> Result<Value, &'static str> {
         (_, Value::Null) => Ok(Value::Null),
         (_, Value::String(s)) if s.is_empty() => Ok(Value::Null),
         ("NUMERICAL" | "MONETORY", Value::Number(n)) => Ok(Value::Number(n)),
-        ("NUMERICAL" | "MONETORY", Value::String(s)) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .ok_or("must be a number"),
+        // "42" becomes 42 (not 42.0), like the numbers the API and seed data store.
+        ("NUMERICAL" | "MONETORY", Value::String(s)) => match s.trim().parse::<i64>() {
+            Ok(n) => Ok(json!(n)),
+            Err(_) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or("must be a number"),
+        },
         ("NUMERICAL" | "MONETORY", _) => Err("must be a number"),
         ("CHECKBOX" | "MULTIPLE_OPTIONS", Value::Array(a)) => Ok(Value::Array(a)),
-        ("CHECKBOX" | "MULTIPLE_OPTIONS", Value::String(s)) => {
-            Ok(json!(s.split(',').map(|p| p.trim()).filter(|p| !p.is_empty()).collect::<Vec<_>>()))
-        }
+        ("CHECKBOX" | "MULTIPLE_OPTIONS", Value::String(s)) => Ok(json!(s
+            .split(',')
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>())),
         ("CHECKBOX" | "MULTIPLE_OPTIONS", _) => Err("must be an array of options"),
         ("FILE_UPLOAD", v) => Ok(v),
         (_, Value::Number(n)) => Ok(Value::String(n.to_string())),
@@ -194,17 +233,28 @@ fn coerce_custom(data_type: &str, v: Value) -> Result<Value, &'static str> {
 
 /// The contact another record already uses this email or phone, when the location forbids duplicates.
 pub fn find_duplicate(store: &Store, c: &Contact) -> Option<(String, &'static str)> {
-    let allow = store.location(&c.location_id).map(|l| l.allow_duplicates).unwrap_or(false);
+    let allow = store
+        .location(&c.location_id)
+        .map(|l| l.allow_duplicates)
+        .unwrap_or(false);
     if allow {
         return None;
     }
     if let Some(e) = &c.email {
-        if let Some(id) = store.contacts_with_email(&c.location_id, e).into_iter().find(|id| *id != c.id) {
+        if let Some(id) = store
+            .contacts_with_email(&c.location_id, e)
+            .into_iter()
+            .find(|id| *id != c.id)
+        {
             return Some((id, "email"));
         }
     }
     if let Some(p) = &c.phone {
-        if let Some(id) = store.contacts_with_phone(&c.location_id, p).into_iter().find(|id| *id != c.id) {
+        if let Some(id) = store
+            .contacts_with_phone(&c.location_id, p)
+            .into_iter()
+            .find(|id| *id != c.id)
+        {
             return Some((id, "phone"));
         }
     }
@@ -233,6 +283,24 @@ impl Ghl {
         self.webhooks.emit(&targets, Value::Object(payload));
     }
 
+    /// Tells an app it was installed on (`INSTALL`) or removed from (`UNINSTALL`) a location,
+    /// as GHL's AppInstall / AppUninstall webhooks do.
+    pub fn announce_install(&self, client_id: &str, location_id: &str, installed: bool) {
+        let target = self.auth.lock().app_target(client_id);
+        let Some(target) = target else { return };
+        let (company_id, company_name) = {
+            let s = self.store.read();
+            (s.company_id.clone(), s.company_name.clone())
+        };
+        let payload = if installed {
+            json!({"type": "INSTALL", "appId": client_id, "installType": "Location", "locationId": location_id,
+                   "companyId": company_id, "companyName": company_name, "isWhitelabelCompany": false})
+        } else {
+            json!({"type": "UNINSTALL", "appId": client_id, "locationId": location_id, "companyId": company_id})
+        };
+        self.webhooks.emit(&[target], payload);
+    }
+
     fn emit_contact_changes(&self, c: &Contact, ch: ContactChanges) {
         if ch.any {
             self.emit(&c.location_id, "ContactUpdate", c.to_webhook_json(false));
@@ -246,10 +314,17 @@ impl Ghl {
     }
 
     /// Creates a contact in a location (POST /contacts/, admin create).
-    pub fn create_contact(&self, location_id: &str, body: &Map<String, Value>) -> ApiResult<Contact> {
+    pub fn create_contact(
+        &self,
+        location_id: &str,
+        body: &Map<String, Value>,
+    ) -> ApiResult<Contact> {
         let contact = {
             let mut s = self.store.write();
-            let location = s.location(location_id).cloned().ok_or_else(|| ApiError::bad_request("Location not found"))?;
+            let location = s
+                .location(location_id)
+                .cloned()
+                .ok_or_else(|| ApiError::bad_request("Location not found"))?;
             let now = s.now();
             let id = s.ids.next_id();
             let mut c = Contact {
@@ -275,11 +350,19 @@ impl Ghl {
     }
 
     /// Updates a contact (PUT /contacts/:id, admin edit). Emits only when something changed.
-    pub fn update_contact(&self, id: &str, body: &Map<String, Value>, replace_tags: bool) -> ApiResult<Contact> {
+    pub fn update_contact(
+        &self,
+        id: &str,
+        body: &Map<String, Value>,
+        replace_tags: bool,
+    ) -> ApiResult<Contact> {
         let (c, ch) = {
             let mut s = self.store.write();
             let mut c = s.contacts.get(id).cloned().ok_or_else(contact_not_found)?;
-            let location = s.location(&c.location_id).cloned().ok_or_else(contact_not_found)?;
+            let location = s
+                .location(&c.location_id)
+                .cloned()
+                .ok_or_else(contact_not_found)?;
             let ch = apply_fields(&mut c, body, &location, replace_tags)?;
             if let Some((dup, field)) = find_duplicate(&s, &c) {
                 return Err(duplicate_error(&s, &dup, field));
@@ -295,11 +378,22 @@ impl Ghl {
     }
 
     /// POST /contacts/upsert: match by email then phone (GHL's default priority); update or create.
-    pub fn upsert_contact(&self, location_id: &str, body: &Map<String, Value>) -> ApiResult<(bool, Contact)> {
+    pub fn upsert_contact(
+        &self,
+        location_id: &str,
+        body: &Map<String, Value>,
+    ) -> ApiResult<(bool, Contact)> {
         let existing = {
             let s = self.store.read();
-            let allow = s.location(location_id).map(|l| l.allow_duplicates).unwrap_or(false);
-            let create_new = allow && body.get("createNewIfDuplicateAllowed").and_then(Value::as_bool) == Some(true);
+            let allow = s
+                .location(location_id)
+                .map(|l| l.allow_duplicates)
+                .unwrap_or(false);
+            let create_new = allow
+                && body
+                    .get("createNewIfDuplicateAllowed")
+                    .and_then(Value::as_bool)
+                    == Some(true);
             let by_email = body
                 .get("email")
                 .and_then(Value::as_str)
@@ -309,7 +403,11 @@ impl Ghl {
                     .and_then(Value::as_str)
                     .and_then(|p| s.contacts_with_phone(location_id, p).into_iter().next())
             };
-            if create_new { None } else { by_email.or_else(by_phone) }
+            if create_new {
+                None
+            } else {
+                by_email.or_else(by_phone)
+            }
         };
         match existing {
             Some(id) => Ok((false, self.update_contact(&id, body, false)?)),
@@ -319,7 +417,11 @@ impl Ghl {
 
     /// DELETE /contacts/:id: the contact and everything under it go.
     pub fn delete_contact(&self, id: &str) -> ApiResult<Contact> {
-        let c = self.store.write().remove_contact(id).ok_or_else(contact_not_found)?;
+        let c = self
+            .store
+            .write()
+            .remove_contact(id)
+            .ok_or_else(contact_not_found)?;
         self.emit(&c.location_id, "ContactDelete", c.to_webhook_json(false));
         Ok(c)
     }
@@ -377,7 +479,9 @@ impl Ghl {
         let s = self.store.read();
         let c = s.contacts.get(id).ok_or_else(contact_not_found)?;
         if c.location_id != location_id {
-            return Err(ApiError::forbidden("The token does not have access to this location."));
+            return Err(ApiError::forbidden(
+                "The token does not have access to this location.",
+            ));
         }
         Ok(c.clone())
     }

@@ -39,8 +39,13 @@ pub struct Spec {
 impl Spec {
     /// The operation at this method and axum route template, if the spec has one.
     pub fn operation(&self, method: &str, path: &str) -> Option<&Operation> {
-        let p = if path == "/contacts" { "/contacts/" } else { path };
-        self.operations.get(&(method.to_ascii_uppercase(), p.to_string()))
+        let p = if path == "/contacts" {
+            "/contacts/"
+        } else {
+            path
+        };
+        self.operations
+            .get(&(method.to_ascii_uppercase(), p.to_string()))
     }
 
     /// Every operation of both documents.
@@ -50,14 +55,19 @@ impl Spec {
 
     /// A component schema of the contacts document.
     pub fn component(&self, name: &str) -> Option<&Value> {
-        self.contacts.pointer(&format!("/components/schemas/{name}"))
+        self.contacts
+            .pointer(&format!("/components/schemas/{name}"))
     }
 }
 
 fn index(doc: &Value, out: &mut HashMap<(String, String), Operation>) {
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else { return };
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return;
+    };
     for (path, item) in paths {
-        let Some(item) = item.as_object() else { continue };
+        let Some(item) = item.as_object() else {
+            continue;
+        };
         for (method, op) in item {
             let method = method.to_ascii_uppercase();
             let scope = op
@@ -68,9 +78,15 @@ fn index(doc: &Value, out: &mut HashMap<(String, String), Operation>) {
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(|| {
-                    if method == "GET" { "contacts.readonly".into() } else { "contacts.write".into() }
+                    if method == "GET" {
+                        "contacts.readonly".into()
+                    } else {
+                        "contacts.write".into()
+                    }
                 });
-            let body_schema = op.pointer("/requestBody/content/application~1json/schema").cloned();
+            let body_schema = op
+                .pointer("/requestBody/content/application~1json/schema")
+                .cloned();
             let required_query = op
                 .get("parameters")
                 .and_then(Value::as_array)
@@ -102,5 +118,9 @@ pub static SPEC: LazyLock<Spec> = LazyLock::new(|| {
     let mut operations = HashMap::new();
     index(&contacts, &mut operations);
     index(&oauth, &mut operations);
-    Spec { contacts, oauth, operations }
+    Spec {
+        contacts,
+        oauth,
+        operations,
+    }
 });

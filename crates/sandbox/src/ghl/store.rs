@@ -20,12 +20,16 @@ pub struct IdGen {
 impl IdGen {
     /// A generator whose ids depend only on `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     /// A fresh 20-character id.
     pub fn next_id(&mut self) -> String {
-        (0..20).map(|_| ID_ALPHABET[self.rng.random_range(0..ID_ALPHABET.len())] as char).collect()
+        (0..20)
+            .map(|_| ID_ALPHABET[self.rng.random_range(0..ID_ALPHABET.len())] as char)
+            .collect()
     }
 }
 
@@ -77,7 +81,11 @@ impl Store {
     /// A timestamp strictly after every one handed out before, so `dateUpdated` orders changes.
     pub fn now(&mut self) -> DateTime<Utc> {
         let now = Utc::now();
-        let t = if now > self.last_ts { now } else { self.last_ts + Duration::milliseconds(1) };
+        let t = if now > self.last_ts {
+            now
+        } else {
+            self.last_ts + Duration::milliseconds(1)
+        };
         self.last_ts = t;
         t
     }
@@ -162,8 +170,13 @@ impl Store {
     }
 
     /// Contacts of a location (unordered).
-    pub fn contacts_in<'a>(&'a self, location_id: &'a str) -> impl Iterator<Item = &'a Contact> + 'a {
-        self.contacts.values().filter(move |c| c.location_id == location_id)
+    pub fn contacts_in<'a>(
+        &'a self,
+        location_id: &'a str,
+    ) -> impl Iterator<Item = &'a Contact> + 'a {
+        self.contacts
+            .values()
+            .filter(move |c| c.location_id == location_id)
     }
 
     /// Empties everything but the agency id and the id generator.

@@ -95,7 +95,9 @@ fn check(value: &Value, schema: &Value, name: &str, errors: &mut Vec<String>, de
         (Some("array"), _) => errors.push(type_message(name, "array")),
         (_, Value::Object(obj)) if props.is_some() || ty == Some("object") => {
             // `properties: {}` (search body, campaign body) means "not documented": accept anything.
-            let Some(props) = props.filter(|p| !p.is_empty()) else { return };
+            let Some(props) = props.filter(|p| !p.is_empty()) else {
+                return;
+            };
             let required: Vec<&str> = schema
                 .get("required")
                 .and_then(Value::as_array)
@@ -109,6 +111,10 @@ fn check(value: &Value, schema: &Value, name: &str, errors: &mut Vec<String>, de
             for (key, prop_schema) in props {
                 let full = join(name, key);
                 match obj.get(key) {
+                    // A required `nullable` property takes an explicit null (e.g. `businessId: null`
+                    // unlinks contacts in `POST /contacts/bulk/business`).
+                    Some(Value::Null)
+                        if resolve(prop_schema).get("nullable") == Some(&Value::Bool(true)) => {}
                     None | Some(Value::Null) => {
                         if required.contains(&key.as_str()) {
                             errors.push(format!("{full} should not be empty"));
@@ -121,14 +127,22 @@ fn check(value: &Value, schema: &Value, name: &str, errors: &mut Vec<String>, de
                 }
             }
         }
+        // A bare `type: object` without `properties` is how the spec leaves a field untyped
+        // (`dateOfBirth` takes "1990-09-25", numeric `field_value`s take 100): accept anything.
+        (Some("object"), _) if props.is_none() => {}
         (Some("object"), _) => errors.push(type_message(name, "object")),
         _ => {}
     }
 }
 
 fn looks_like_email(s: &str) -> bool {
-    let Some((user, domain)) = s.split_once('@') else { return false };
-    !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+    let Some((user, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !user.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
         && !s.contains(char::is_whitespace)
 }
 
@@ -143,11 +157,26 @@ mod tests {
 
     #[test]
     fn task_body_errors_are_class_validator_messages() {
-        let errs = validate_body(&json!({"title": 5, "extra": 1}), &schema("CreateTaskParams"));
-        assert!(errs.contains(&"title must be a string".to_string()), "{errs:?}");
-        assert!(errs.contains(&"dueDate should not be empty".to_string()), "{errs:?}");
-        assert!(errs.contains(&"completed should not be empty".to_string()), "{errs:?}");
-        assert!(errs.contains(&"property extra should not exist".to_string()), "{errs:?}");
+        let errs = validate_body(
+            &json!({"title": 5, "extra": 1}),
+            &schema("CreateTaskParams"),
+        );
+        assert!(
+            errs.contains(&"title must be a string".to_string()),
+            "{errs:?}"
+        );
+        assert!(
+            errs.contains(&"dueDate should not be empty".to_string()),
+            "{errs:?}"
+        );
+        assert!(
+            errs.contains(&"completed should not be empty".to_string()),
+            "{errs:?}"
+        );
+        assert!(
+            errs.contains(&"property extra should not exist".to_string()),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -155,7 +184,10 @@ mod tests {
         let body = json!({"locationId": "x", "email": "nope",
             "dndSettings": {"SMS": {"status": "maybe"}}, "tags": ["a", 3]});
         let errs = validate_body(&body, &schema("CreateContactDto"));
-        assert!(errs.contains(&"email must be an email".to_string()), "{errs:?}");
+        assert!(
+            errs.contains(&"email must be an email".to_string()),
+            "{errs:?}"
+        );
         assert!(
             errs.contains(
                 &"dndSettings.SMS.status must be one of the following values: active, inactive, permanent"
@@ -163,7 +195,10 @@ mod tests {
             ),
             "{errs:?}"
         );
-        assert!(errs.contains(&"each value in tags must be a string".to_string()), "{errs:?}");
+        assert!(
+            errs.contains(&"each value in tags must be a string".to_string()),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -17,15 +17,21 @@ use crate::ghl::Ghl;
 type Q = Query<Vec<(String, String)>>;
 
 fn q<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    query
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
 }
 
 fn num(query: &[(String, String)], key: &str, default: usize) -> ApiResult<usize> {
     match q(query, key) {
         None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| ApiError::unprocessable(vec![format!("{key} must be a number conforming to the specified constraints")])),
+        Some(v) => v.parse().map_err(|_| {
+            ApiError::unprocessable(vec![format!(
+                "{key} must be a number conforming to the specified constraints"
+            )])
+        }),
     }
 }
 
@@ -36,7 +42,10 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = object(&body)?;
     let c = g.create_contact(loc(&tok), &body)?;
-    Ok((StatusCode::CREATED, Json(json!({"contact": c.to_created_json()}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"contact": c.to_created_json()})),
+    ))
 }
 
 pub async fn get_one(
@@ -78,7 +87,9 @@ pub async fn upsert(
     let body = object(&body)?;
     let (new, c) = g.upsert_contact(loc(&tok), &body)?;
     let trace = g.store.write().ids.next_id();
-    Ok(Json(json!({"new": new, "contact": c.to_full_json(), "traceId": trace})))
+    Ok(Json(
+        json!({"new": new, "contact": c.to_full_json(), "traceId": trace}),
+    ))
 }
 
 /// `GET /contacts/search/duplicate?locationId&email|number`: the oldest matching contact or null,
@@ -108,11 +119,18 @@ pub async fn duplicate(
 
 fn matches_query(c: &Contact, needle: &str) -> bool {
     let needle = needle.to_lowercase();
-    [&c.first_name, &c.last_name, &c.email, &c.phone, &c.company_name]
-        .iter()
-        .filter_map(|f| f.as_ref())
-        .any(|v| v.to_lowercase().contains(&needle))
-        || c.full_name().is_some_and(|n| n.to_lowercase().contains(&needle))
+    [
+        &c.first_name,
+        &c.last_name,
+        &c.email,
+        &c.phone,
+        &c.company_name,
+    ]
+    .iter()
+    .filter_map(|f| f.as_ref())
+    .any(|v| v.to_lowercase().contains(&needle))
+        || c.full_name()
+            .is_some_and(|n| n.to_lowercase().contains(&needle))
 }
 
 /// The deprecated `GET /contacts/`: sorted by `dateAdded`, paged with `startAfterId` + `startAfter`.
@@ -123,12 +141,16 @@ pub async fn legacy_list(
 ) -> ApiResult<Json<Value>> {
     let limit = num(&query, "limit", 20)?;
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::unprocessable(vec!["limit must not be greater than 100".into()]));
+        return Err(ApiError::unprocessable(vec![
+            "limit must not be greater than 100".into(),
+        ]));
     }
     let start_after_id = q(&query, "startAfterId");
     let start_after: Option<i64> = match q(&query, "startAfter") {
         Some(v) => Some(v.parse().map_err(|_| {
-            ApiError::unprocessable(vec!["startAfter must be a number conforming to the specified constraints".into()])
+            ApiError::unprocessable(vec![
+                "startAfter must be a number conforming to the specified constraints".into(),
+            ])
         })?),
         None => None,
     };
@@ -143,8 +165,14 @@ pub async fn legacy_list(
         (Some(id), ms) => {
             let ms = ms.or_else(|| s.contacts.get(id).map(|c| c.date_added.timestamp_millis()));
             match ms {
-                Some(ms) => all.partition_point(|c| (c.date_added.timestamp_millis(), c.id.as_str()) <= (ms, id)),
-                None => return Err(ApiError::bad_request("startAfterId does not match a contact")),
+                Some(ms) => all.partition_point(|c| {
+                    (c.date_added.timestamp_millis(), c.id.as_str()) <= (ms, id)
+                }),
+                None => {
+                    return Err(ApiError::bad_request(
+                        "startAfterId does not match a contact",
+                    ))
+                }
             }
         }
         (None, Some(ms)) => all.partition_point(|c| c.date_added.timestamp_millis() <= ms),
@@ -157,7 +185,10 @@ pub async fn legacy_list(
     let next_url = match (has_more, last) {
         (true, Some(l)) => json!(format!(
             "{}/contacts/?locationId={}&limit={limit}&startAfterId={}&startAfter={}",
-            g.base_url(), loc(&tok), l.id, l.date_added.timestamp_millis()
+            g.base_url(),
+            loc(&tok),
+            l.id,
+            l.date_added.timestamp_millis()
         )),
         _ => Value::Null,
     };
@@ -186,7 +217,9 @@ pub async fn by_business(
     let limit = num(&query, "limit", 25)?;
     let skip = num(&query, "skip", 0)?;
     if limit > 100 {
-        return Err(ApiError::unprocessable(vec!["limit must not be greater than 100".into()]));
+        return Err(ApiError::unprocessable(vec![
+            "limit must not be greater than 100".into(),
+        ]));
     }
     let s = g.store.read();
     let mut all: Vec<&Contact> = s
@@ -195,6 +228,11 @@ pub async fn by_business(
         .filter(|c| q(&query, "query").is_none_or(|n| matches_query(c, n)))
         .collect();
     all.sort_by(|a, b| a.date_added.cmp(&b.date_added).then(a.id.cmp(&b.id)));
-    let page: Vec<Value> = all.iter().skip(skip).take(limit).map(|c| c.to_list_json()).collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|c| c.to_list_json())
+        .collect();
     Ok(Json(json!({"contacts": page, "count": all.len()})))
 }

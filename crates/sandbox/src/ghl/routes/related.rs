@@ -17,9 +17,15 @@ use crate::ghl::Ghl;
 type G = State<Arc<Ghl>>;
 type T = Extension<TokenInfo>;
 
-pub async fn list_tasks(State(g): G, Extension(t): T, Path(cid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn list_tasks(
+    State(g): G,
+    Extension(t): T,
+    Path(cid): Path<String>,
+) -> ApiResult<Json<Value>> {
     g.contact_in(loc(&t), &cid)?;
-    Ok(Json(json!({"tasks": g.tasks_of(&cid).iter().map(Task::to_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"tasks": g.tasks_of(&cid).iter().map(Task::to_json).collect::<Vec<_>>()}),
+    ))
 }
 
 pub async fn create_task(
@@ -34,7 +40,11 @@ pub async fn create_task(
     Ok((StatusCode::CREATED, Json(json!({"task": task.to_json()}))))
 }
 
-pub async fn get_task(State(g): G, Extension(t): T, Path((cid, tid)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn get_task(
+    State(g): G,
+    Extension(t): T,
+    Path((cid, tid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
     g.contact_in(loc(&t), &cid)?;
     Ok(Json(json!({"task": g.task(&cid, &tid)?.to_json()})))
 }
@@ -47,7 +57,9 @@ pub async fn update_task(
 ) -> ApiResult<Json<Value>> {
     let body = object(&body)?;
     g.contact_in(loc(&t), &cid)?;
-    Ok(Json(json!({"task": g.update_task(&cid, &tid, &body)?.to_json()})))
+    Ok(Json(
+        json!({"task": g.update_task(&cid, &tid, &body)?.to_json()}),
+    ))
 }
 
 pub async fn complete_task(
@@ -62,24 +74,44 @@ pub async fn complete_task(
     if let Some(c) = body.get("completed") {
         only.insert("completed".into(), c.clone());
     }
-    Ok(Json(json!({"task": g.update_task(&cid, &tid, &only)?.to_json()})))
+    Ok(Json(
+        json!({"task": g.update_task(&cid, &tid, &only)?.to_json()}),
+    ))
 }
 
-pub async fn delete_task(State(g): G, Extension(t): T, Path((cid, tid)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn delete_task(
+    State(g): G,
+    Extension(t): T,
+    Path((cid, tid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
     g.contact_in(loc(&t), &cid)?;
     g.delete_task(&cid, &tid)?;
     Ok(Json(json!({"succeded": true})))
 }
 
-pub async fn appointments(State(g): G, Extension(t): T, Path(cid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn appointments(
+    State(g): G,
+    Extension(t): T,
+    Path(cid): Path<String>,
+) -> ApiResult<Json<Value>> {
     g.contact_in(loc(&t), &cid)?;
-    let events: Vec<Value> = g.appointments_of(&cid).iter().map(Appointment::to_json).collect();
+    let events: Vec<Value> = g
+        .appointments_of(&cid)
+        .iter()
+        .map(Appointment::to_json)
+        .collect();
     Ok(Json(json!({"events": events})))
 }
 
-pub async fn list_notes(State(g): G, Extension(t): T, Path(cid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn list_notes(
+    State(g): G,
+    Extension(t): T,
+    Path(cid): Path<String>,
+) -> ApiResult<Json<Value>> {
     g.contact_in(loc(&t), &cid)?;
-    Ok(Json(json!({"notes": g.notes_of(&cid).iter().map(Note::to_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"notes": g.notes_of(&cid).iter().map(Note::to_json).collect::<Vec<_>>()}),
+    ))
 }
 
 pub async fn create_note(
@@ -94,7 +126,11 @@ pub async fn create_note(
     Ok((StatusCode::CREATED, Json(json!({"note": note.to_json()}))))
 }
 
-pub async fn get_note(State(g): G, Extension(t): T, Path((cid, nid)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn get_note(
+    State(g): G,
+    Extension(t): T,
+    Path((cid, nid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
     g.contact_in(loc(&t), &cid)?;
     Ok(Json(json!({"note": g.note(&cid, &nid)?.to_json()})))
 }
@@ -107,10 +143,16 @@ pub async fn update_note(
 ) -> ApiResult<Json<Value>> {
     let body = object(&body)?;
     g.contact_in(loc(&t), &cid)?;
-    Ok(Json(json!({"note": g.update_note(&cid, &nid, &body)?.to_json()})))
+    Ok(Json(
+        json!({"note": g.update_note(&cid, &nid, &body)?.to_json()}),
+    ))
 }
 
-pub async fn delete_note(State(g): G, Extension(t): T, Path((cid, nid)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn delete_note(
+    State(g): G,
+    Extension(t): T,
+    Path((cid, nid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
     g.contact_in(loc(&t), &cid)?;
     g.delete_note(&cid, &nid)?;
     Ok(Json(json!({"succeded": true})))

@@ -152,14 +152,6 @@ impl AuthRegistry {
             .collect()
     }
 
-    /// Forgets every token, code and app.
-    pub fn clear(&mut self) {
-        self.tokens.clear();
-        self.refresh.clear();
-        self.codes.clear();
-        self.apps.clear();
-    }
-
     /// Registers an OAuth app and returns its client id.
     pub fn register_app(&mut self, name: &str, webhook_url: Option<String>) -> OAuthApp {
         let client_id = format!("{}-{}", self.random(24), self.random(8));

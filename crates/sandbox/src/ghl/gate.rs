@@ -266,14 +266,31 @@ pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -
             return with_info(resp, info);
         }
     };
+    let (mut parts, _) = req.into_parts();
+    parts.extensions.insert(token);
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let mut resp = run_with_faults(&state, &mut info, &method, &template, req, next).await;
+    set_headers(&mut resp, &headers);
+    with_info(resp, info)
+}
+
+/// Draws the fault plan for a call and applies it around the handler.
+async fn run_with_faults(
+    state: &Ghl,
+    info: &mut CallInfo,
+    method: &str,
+    template: &str,
+    req: Request,
+    next: Next,
+) -> Response {
     let plan = state
         .faults
-        .plan(info.operation_id.as_deref(), &method, &template);
+        .plan(info.operation_id.as_deref(), method, template);
     info.fault = plan.action.label();
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
-    let mut resp = match plan.action {
+    match plan.action {
         FaultAction::ServerError(code) => ApiError::server_error(
             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         )
@@ -283,11 +300,7 @@ pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -
             ApiError::server_error(StatusCode::GATEWAY_TIMEOUT).into_response()
         }
         action => {
-            let (mut parts, _) = req.into_parts();
-            parts.extensions.insert(token);
-            let resp = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
+            let resp = next.run(req).await;
             match action {
                 FaultAction::Garble if resp.status().is_success() => garble(resp).await,
                 FaultAction::AcceptThen422 if resp.status().is_success() => {
@@ -296,8 +309,25 @@ pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -
                 _ => resp,
             }
         }
+    }
+}
+
+/// Layer for the routes without a bearer token (`/oauth/token`, the consent pages): only faults,
+/// so a test can make a token refresh fail, time out or answer garbage.
+pub async fn fault_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let mut info = CallInfo {
+        operation_id: SPEC
+            .operation(&method, &template)
+            .map(|o| o.operation_id.clone()),
+        ..Default::default()
     };
-    set_headers(&mut resp, &headers);
+    let resp = run_with_faults(&state, &mut info, &method, &template, req, next).await;
     with_info(resp, info)
 }
 

@@ -130,7 +130,9 @@ impl Ghl {
         let mut store = Store::new(seed);
         seed::generate(&mut store, seed, locations.max(1), contacts);
         let mut auth = self.auth.lock();
-        auth.clear();
+        // A fresh registry from the seed: a reset sandbox hands out the same secrets as a new one.
+        let ttl = self.config.read().access_token_ttl_secs;
+        *auth = AuthRegistry::new(seed, ttl);
         let mut creds = Credentials {
             company_id: store.company_id.clone(),
             ..Default::default()
@@ -215,7 +217,9 @@ pub fn router(state: Arc<Ghl>) -> Router {
         .route_layer(from_fn_with_state(state.clone(), gate::api_gate));
     Router::new()
         .merge(api)
-        .merge(oauth::open_routes())
+        .merge(
+            oauth::open_routes().route_layer(from_fn_with_state(state.clone(), gate::fault_gate)),
+        )
         .nest("/_sandbox", admin::routes())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), skip_sandbox_log))

@@ -261,3 +261,21 @@ pub fn str_at<'v>(v: &'v Value, pointer: &str) -> &'v str {
         .and_then(Value::as_str)
         .unwrap_or_else(|| panic!("no string at {pointer} in {v}"))
 }
+
+/// A bearer token the sandbox never issued.
+pub const BOGUS_TOKEN: &str = "pit-not-a-real-token";
+/// An id no contact, task or note has.
+pub const MISSING_ID: &str = "NoSuchIdNoSuchId0000";
+
+/// The string at `pointer`, owned.
+pub fn id_of(body: &Value, pointer: &str) -> String {
+    str_at(body, pointer).to_string()
+}
+
+/// A contact to hang tasks, notes, tags… on.
+pub fn some_contact(api: &Api) -> String {
+    let store = api.sandbox.state.store.read();
+    let mut ids: Vec<&String> = store.contacts.keys().collect();
+    ids.sort();
+    ids.first().map(|s| s.to_string()).expect("seeded contacts")
+}

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{id_of, Api, BOGUS_TOKEN, MISSING_ID};
 
+/// Claimed by `contact_crud_and_upsert`.
 pub const CONTACT_OPS: &[(&str, &str)] = &[
     ("POST", "/contacts/"),
     ("GET", "/contacts/{contactId}"),
@@ -13,6 +14,7 @@ pub const CONTACT_OPS: &[(&str, &str)] = &[
     ("DELETE", "/contacts/{contactId}"),
     ("POST", "/contacts/upsert"),
 ];
+/// Claimed by `lists_search_and_duplicates`.
 pub const LIST_OPS: &[(&str, &str)] = &[
     ("GET", "/contacts/"),
     ("GET", "/contacts/business/{businessId}"),

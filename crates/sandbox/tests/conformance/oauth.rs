@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::harness::{self, str_at, Api, BOGUS_TOKEN};
 
+/// Claimed by `oauth_consent_tokens_and_agency_endpoints`.
 pub const OAUTH_OPS: &[(&str, &str)] = &[
     ("POST", "/oauth/token"),
     ("POST", "/oauth/locationToken"),

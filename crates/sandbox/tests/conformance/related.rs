@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::harness::{id_of, some_contact, Api, BOGUS_TOKEN, MISSING_ID};
 
+/// Claimed by `tasks`.
 pub const TASK_OPS: &[(&str, &str)] = &[
     ("GET", "/contacts/{contactId}/tasks"),
     ("POST", "/contacts/{contactId}/tasks"),
@@ -13,6 +14,7 @@ pub const TASK_OPS: &[(&str, &str)] = &[
     ("PUT", "/contacts/{contactId}/tasks/{taskId}/completed"),
     ("DELETE", "/contacts/{contactId}/tasks/{taskId}"),
 ];
+/// Claimed by `notes_and_appointments`.
 pub const NOTE_OPS: &[(&str, &str)] = &[
     ("GET", "/contacts/{contactId}/notes"),
     ("POST", "/contacts/{contactId}/notes"),
@@ -21,6 +23,7 @@ pub const NOTE_OPS: &[(&str, &str)] = &[
     ("DELETE", "/contacts/{contactId}/notes/{id}"),
     ("GET", "/contacts/{contactId}/appointments"),
 ];
+/// Claimed by `tags_followers_and_bulk_tags`.
 pub const TAG_OPS: &[(&str, &str)] = &[
     ("POST", "/contacts/{contactId}/tags"),
     ("DELETE", "/contacts/{contactId}/tags"),
@@ -28,6 +31,7 @@ pub const TAG_OPS: &[(&str, &str)] = &[
     ("POST", "/contacts/{contactId}/followers"),
     ("DELETE", "/contacts/{contactId}/followers"),
 ];
+/// Claimed by `campaigns_and_workflows`.
 pub const AUTOMATION_OPS: &[(&str, &str)] = &[
     ("POST", "/contacts/{contactId}/campaigns/{campaignId}"),
     ("DELETE", "/contacts/{contactId}/campaigns/{campaignId}"),

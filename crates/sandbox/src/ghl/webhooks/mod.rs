@@ -5,11 +5,10 @@
 //! reproduces that, with each misbehaviour switchable and seeded, so the bridge's webhook
 //! receiver can be tested against the hard cases as well as the happy path.
 
+mod config;
 mod delivery;
 mod signing;
 
-pub use delivery::{
-    DeliveryConfig, DeliveryOutcome, DeliveryRecord, DeliveryStats, WebhookDispatcher,
-    WebhookTarget,
-};
+pub use config::{DeliveryConfig, DeliveryOutcome, DeliveryRecord, DeliveryStats, WebhookTarget};
+pub use delivery::WebhookDispatcher;
 pub use signing::{WebhookKeys, WebhookKeysError, ED25519_FILE, RSA_FILE};

@@ -240,14 +240,18 @@ fn set_headers(resp: &mut Response, headers: &LimitHeaders) {
     }
 }
 
-/// Inner layer for bearer-authenticated API routes.
-pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+/// The method and the matched route template (`/contacts/{contactId}`) of a request.
+fn route_of(req: &Request) -> (String, String) {
     let template = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
+        .map(|m| m.as_str().to_string());
+    (req.method().to_string(), template.unwrap_or_default())
+}
+
+/// Inner layer for bearer-authenticated API routes.
+pub async fn api_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -> Response {
+    let (method, template) = route_of(&req);
     let op = SPEC.operation(&method, &template);
     let mut info = CallInfo {
         operation_id: op.map(|o| o.operation_id.clone()),
@@ -315,12 +319,7 @@ async fn run_with_faults(
 /// Layer for the routes without a bearer token (`/oauth/token`, the consent pages): only faults,
 /// so a test can make a token refresh fail, time out or answer garbage.
 pub async fn fault_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
+    let (method, template) = route_of(&req);
     let mut info = CallInfo {
         operation_id: SPEC
             .operation(&method, &template)

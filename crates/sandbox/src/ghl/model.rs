@@ -115,6 +115,24 @@ impl Contact {
         }
     }
 
+    /// Free-text match of GHL's `query` parameter: names, email, phone and company, ignoring case.
+    /// `needle` must already be lower-case.
+    pub fn matches_text(&self, needle: &str) -> bool {
+        [
+            &self.first_name,
+            &self.last_name,
+            &self.email,
+            &self.phone,
+            &self.company_name,
+        ]
+        .iter()
+        .filter_map(|f| f.as_ref())
+        .any(|v| v.to_lowercase().contains(needle))
+            || self
+                .full_name()
+                .is_some_and(|n| n.to_lowercase().contains(needle))
+    }
+
     fn custom_fields_json(&self) -> Value {
         Value::Array(
             self.custom_fields

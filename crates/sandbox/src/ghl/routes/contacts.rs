@@ -117,22 +117,6 @@ pub async fn duplicate(
     Ok(Json(json!({"contact": found.map(Contact::to_full_json)})))
 }
 
-fn matches_query(c: &Contact, needle: &str) -> bool {
-    let needle = needle.to_lowercase();
-    [
-        &c.first_name,
-        &c.last_name,
-        &c.email,
-        &c.phone,
-        &c.company_name,
-    ]
-    .iter()
-    .filter_map(|f| f.as_ref())
-    .any(|v| v.to_lowercase().contains(&needle))
-        || c.full_name()
-            .is_some_and(|n| n.to_lowercase().contains(&needle))
-}
-
 /// The deprecated `GET /contacts/`: sorted by `dateAdded`, paged with `startAfterId` + `startAfter`.
 pub async fn legacy_list(
     State(g): State<Arc<Ghl>>,
@@ -157,7 +141,7 @@ pub async fn legacy_list(
     let s = g.store.read();
     let mut all: Vec<&Contact> = s
         .contacts_in(loc(&tok))
-        .filter(|c| q(&query, "query").is_none_or(|n| matches_query(c, n)))
+        .filter(|c| q(&query, "query").is_none_or(|n| c.matches_text(&n.to_lowercase())))
         .collect();
     all.sort_by(|a, b| a.date_added.cmp(&b.date_added).then(a.id.cmp(&b.id)));
     let total = all.len();
@@ -225,7 +209,7 @@ pub async fn by_business(
     let mut all: Vec<&Contact> = s
         .contacts_in(loc(&tok))
         .filter(|c| c.business_id.as_deref() == Some(business_id.as_str()))
-        .filter(|c| q(&query, "query").is_none_or(|n| matches_query(c, n)))
+        .filter(|c| q(&query, "query").is_none_or(|n| c.matches_text(&n.to_lowercase())))
         .collect();
     all.sort_by(|a, b| a.date_added.cmp(&b.date_added).then(a.id.cmp(&b.id)));
     let page: Vec<Value> = all

@@ -454,20 +454,7 @@ pub fn search_contacts(
     let mut hits: Vec<(Keys, &Contact)> = store
         .contacts_in(location)
         .filter(|c| filters.iter().all(|f| matches(c, f)))
-        .filter(|c| {
-            query.as_ref().is_none_or(|q| {
-                [
-                    &c.first_name,
-                    &c.last_name,
-                    &c.email,
-                    &c.phone,
-                    &c.company_name,
-                ]
-                .iter()
-                .filter_map(|f| f.as_ref())
-                .any(|v| v.to_lowercase().contains(q.as_str()))
-            })
-        })
+        .filter(|c| query.as_ref().is_none_or(|q| c.matches_text(q)))
         .map(|c| {
             let mut k: Keys = Default::default();
             for (slot, f) in k.iter_mut().zip(&sort_fields) {

@@ -171,15 +171,99 @@ fn to_ms(v: &Value) -> Option<f64> {
     }
 }
 
-fn values(c: &Contact, field: &str) -> Vec<Value> {
-    let s = |o: &Option<String>| o.iter().map(|v| json!(v)).collect::<Vec<_>>();
+/// One value of a contact's field, borrowed where possible so that filtering 100,000 contacts
+/// allocates almost nothing.
+enum FieldVal<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    Bool(bool),
+    Json(&'a Value),
+}
+
+impl FieldVal<'_> {
+    fn num(&self, date: bool) -> Option<f64> {
+        match self {
+            FieldVal::Num(n) => Some(*n),
+            FieldVal::Str(s) if date => to_ms(&Value::String(s.to_string())),
+            FieldVal::Str(s) => s.parse().ok(),
+            FieldVal::Json(v) if date => to_ms(v),
+            FieldVal::Json(v) => v
+                .as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok())),
+            FieldVal::Bool(_) => None,
+        }
+    }
+
+    /// Lower-cased text for `contains`.
+    fn text(&self) -> String {
+        match self {
+            FieldVal::Str(s) => s.to_lowercase(),
+            FieldVal::Num(n) => n.to_string(),
+            FieldVal::Bool(b) => b.to_string(),
+            FieldVal::Json(Value::String(s)) => s.to_lowercase(),
+            FieldVal::Json(v) => v.to_string(),
+        }
+    }
+
+    fn eq(&self, w: &Value, date: bool) -> bool {
+        if date {
+            return self.num(true).zip(to_ms(w)).is_some_and(|(x, y)| x == y);
+        }
+        match (self, w) {
+            (FieldVal::Str(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
+            (FieldVal::Bool(x), Value::Bool(y)) => x == y,
+            (FieldVal::Num(x), Value::Number(y)) => Some(*x) == y.as_f64(),
+            (FieldVal::Num(x), Value::String(y)) => y.parse::<f64>().ok() == Some(*x),
+            (FieldVal::Json(Value::String(x)), Value::String(y)) => x.eq_ignore_ascii_case(y),
+            (FieldVal::Json(Value::Number(x)), Value::Number(y)) => x.as_f64() == y.as_f64(),
+            (FieldVal::Json(Value::Number(x)), Value::String(y)) => {
+                y.parse::<f64>().ok() == x.as_f64()
+            }
+            (FieldVal::Json(x), y) => *x == y,
+            _ => false,
+        }
+    }
+
+    fn in_range(&self, r: &Map<String, Value>, date: bool) -> bool {
+        let Some(x) = self.num(date) else {
+            return false;
+        };
+        let bound = |b: &Value| {
+            if date {
+                to_ms(b)
+            } else {
+                b.as_f64()
+                    .or_else(|| b.as_str().and_then(|s| s.parse().ok()))
+            }
+        };
+        r.iter().all(|(k, b)| match (k.as_str(), bound(b)) {
+            ("gt", Some(b)) => x > b,
+            ("gte", Some(b)) => x >= b,
+            ("lt", Some(b)) => x < b,
+            ("lte", Some(b)) => x <= b,
+            _ => false,
+        })
+    }
+}
+
+fn values<'a>(c: &'a Contact, field: &str) -> Vec<FieldVal<'a>> {
+    let s = |o: &'a Option<String>| {
+        o.iter()
+            .map(|v| FieldVal::Str(Cow::Borrowed(v.as_str())))
+            .collect::<Vec<_>>()
+    };
     let lower = |o: Option<String>| {
-        o.map(|v| json!(v.to_lowercase()))
+        o.map(|v| FieldVal::Str(Cow::Owned(v.to_lowercase())))
             .into_iter()
             .collect::<Vec<_>>()
     };
+    let many = |v: &'a [String]| {
+        v.iter()
+            .map(|t| FieldVal::Str(Cow::Borrowed(t.as_str())))
+            .collect::<Vec<_>>()
+    };
     match field {
-        "id" => vec![json!(c.id)],
+        "id" => vec![FieldVal::Str(Cow::Borrowed(&c.id))],
         "firstName" => s(&c.first_name),
         "lastName" => s(&c.last_name),
         "firstNameLowerCase" => lower(c.first_name.clone()),
@@ -195,20 +279,20 @@ fn values(c: &Contact, field: &str) -> Vec<Value> {
         "postalCode" => s(&c.postal_code),
         "website" => s(&c.website),
         "source" => s(&c.source),
-        "type" => vec![json!(c.contact_type)],
+        "type" => vec![FieldVal::Str(Cow::Borrowed(&c.contact_type))],
         "timezone" => s(&c.timezone),
         "assignedTo" => s(&c.assigned_to),
         "businessId" => s(&c.business_id),
-        "tags" => c.tags.iter().map(|t| json!(t)).collect(),
-        "followers" => c.followers.iter().map(|t| json!(t)).collect(),
-        "dnd" => vec![json!(c.dnd)],
-        "dateAdded" => vec![json!(c.date_added.timestamp_millis())],
-        "dateUpdated" => vec![json!(c.date_updated.timestamp_millis())],
+        "tags" => many(&c.tags),
+        "followers" => many(&c.followers),
+        "dnd" => vec![FieldVal::Bool(c.dnd)],
+        "dateAdded" => vec![FieldVal::Num(c.date_added.timestamp_millis() as f64)],
+        "dateUpdated" => vec![FieldVal::Num(c.date_updated.timestamp_millis() as f64)],
         "dateOfBirth" => c
             .date_of_birth
             .as_ref()
-            .and_then(|d| to_ms(&json!(d)))
-            .map(|m| json!(m))
+            .and_then(|d| to_ms(&Value::String(d.clone())))
+            .map(FieldVal::Num)
             .into_iter()
             .collect(),
         f => {
@@ -217,45 +301,12 @@ fn values(c: &Contact, field: &str) -> Vec<Value> {
                 .iter()
                 .filter(|(cid, _)| cid == id)
                 .flat_map(|(_, v)| match v {
-                    Value::Array(a) => a.clone(),
-                    v => vec![v.clone()],
+                    Value::Array(a) => a.iter().map(FieldVal::Json).collect(),
+                    v => vec![FieldVal::Json(v)],
                 })
                 .collect()
         }
     }
-}
-
-fn eq(a: &Value, b: &Value, date: bool) -> bool {
-    if date {
-        return to_ms(a).zip(to_ms(b)).is_some_and(|(x, y)| x == y);
-    }
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x)) => {
-            y.parse::<f64>().ok() == x.as_f64()
-        }
-        _ => a == b,
-    }
-}
-
-fn in_range(v: &Value, r: &Map<String, Value>, date: bool) -> bool {
-    let num = |x: &Value| {
-        if date {
-            to_ms(x)
-        } else {
-            x.as_f64()
-                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
-        }
-    };
-    let Some(x) = num(v) else { return false };
-    r.iter().all(|(k, bound)| match (k.as_str(), num(bound)) {
-        ("gt", Some(b)) => x > b,
-        ("gte", Some(b)) => x >= b,
-        ("lt", Some(b)) => x < b,
-        ("lte", Some(b)) => x <= b,
-        _ => false,
-    })
 }
 
 fn matches(c: &Contact, f: &Filter) -> bool {
@@ -272,20 +323,19 @@ fn matches(c: &Contact, f: &Filter) -> bool {
                 Value::Array(a) => a.iter().collect(),
                 v => vec![v],
             };
-            let any_eq = || vals.iter().any(|v| wanted.iter().any(|w| eq(v, w, date)));
+            let any_eq = || vals.iter().any(|v| wanted.iter().any(|w| v.eq(w, date)));
+            let needles: Vec<String> = wanted
+                .iter()
+                .map(|w| {
+                    w.as_str()
+                        .map(str::to_lowercase)
+                        .unwrap_or_else(|| w.to_string())
+                })
+                .collect();
             let any_contains = || {
                 vals.iter().any(|v| {
-                    let hay = v
-                        .as_str()
-                        .map(str::to_lowercase)
-                        .unwrap_or_else(|| v.to_string());
-                    wanted.iter().any(|w| {
-                        hay.contains(
-                            &w.as_str()
-                                .map(str::to_lowercase)
-                                .unwrap_or_else(|| w.to_string()),
-                        )
-                    })
+                    let hay = v.text();
+                    needles.iter().any(|n| hay.contains(n.as_str()))
                 })
             };
             match op.as_str() {
@@ -297,7 +347,7 @@ fn matches(c: &Contact, f: &Filter) -> bool {
                 "not_exists" => vals.is_empty(),
                 "range" => value
                     .as_object()
-                    .is_some_and(|r| vals.iter().any(|v| in_range(v, r, date))),
+                    .is_some_and(|r| vals.iter().any(|v| v.in_range(r, date))),
                 _ => false,
             }
         }
@@ -345,9 +395,10 @@ fn sort_key<'a>(c: &'a Contact, field: &str) -> Key<'a> {
             .into_iter()
             .next()
         {
-            Some(Value::String(s)) => Key::Str(Cow::Owned(s.to_lowercase())),
-            Some(Value::Number(n)) => Key::Num(n.as_f64().unwrap_or_default()),
-            _ => Key::Missing,
+            Some(FieldVal::Str(s)) => Key::Str(Cow::Owned(s.to_lowercase())),
+            Some(FieldVal::Json(Value::String(s))) => Key::Str(Cow::Owned(s.to_lowercase())),
+            Some(v) => v.num(false).map(Key::Num).unwrap_or_default(),
+            None => Key::Missing,
         },
     }
 }

@@ -326,6 +326,7 @@ impl GhlClient {
     {
         let policy = self.inner.retry;
         let mut attempts = 0;
+        let mut resent_after_doubt = false;
         loop {
             attempts += 1;
             let err = match self
@@ -338,6 +339,13 @@ impl GhlClient {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
+            // A duplicate refused after an unclear first try is most likely our own first create,
+            // which the lookup could not see yet: look again before reporting it.
+            if resent_after_doubt && matches!(err, GhlError::Duplicate { .. }) {
+                if let Some(found) = lookup().await? {
+                    return Ok(found);
+                }
+            }
             let unclear = matches!(
                 &err,
                 GhlError::Transient { .. } | GhlError::Validation { status: 422, .. }
@@ -352,6 +360,7 @@ impl GhlClient {
             if !err.is_transient() || attempts >= policy.max_attempts {
                 return Err(err);
             }
+            resent_after_doubt = true;
             tokio::time::sleep(policy.backoff(attempts)).await;
         }
     }

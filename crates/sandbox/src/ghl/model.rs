@@ -319,7 +319,7 @@ impl Task {
 }
 
 /// A note on a contact.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Note {
     pub id: String,
     pub contact_id: String,

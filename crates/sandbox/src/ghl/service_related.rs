@@ -181,20 +181,21 @@ impl Ghl {
             .ok_or_else(note_not_found)
     }
 
-    /// Updates a note; emits NoteUpdate.
+    /// Updates a note; emits NoteUpdate when something changed.
     pub fn update_note(
         &self,
         contact_id: &str,
         note_id: &str,
         body: &Map<String, Value>,
     ) -> ApiResult<Note> {
-        let note = {
+        let (note, changed) = {
             let mut st = self.store.write();
             let list = st.notes.get_mut(contact_id).ok_or_else(note_not_found)?;
             let n = list
                 .iter_mut()
                 .find(|n| n.id == note_id)
                 .ok_or_else(note_not_found)?;
+            let before = n.clone();
             if let Some(v) = s(body, "body") {
                 n.body = v;
             }
@@ -210,9 +211,11 @@ impl Ghl {
             if let Some(p) = body.get("pinned").and_then(Value::as_bool) {
                 n.pinned = p;
             }
-            n.clone()
+            (n.clone(), *n != before)
         };
-        self.emit(&note.location_id, "NoteUpdate", note.to_webhook_json());
+        if changed {
+            self.emit(&note.location_id, "NoteUpdate", note.to_webhook_json());
+        }
         Ok(note)
     }
 

@@ -89,27 +89,28 @@ async fn mixed_faults_lose_nothing_and_duplicate_nothing() {
     for w in workers {
         w.await.expect("worker");
     }
-    let store = fx.sb.state.store.read();
-    for name in &people {
-        let email = format!("{name}@example.com");
-        let matches: Vec<_> = store
-            .contacts_in(&fx.location)
-            .filter(|c| c.email.as_deref() == Some(email.as_str()))
-            .collect();
-        assert_eq!(matches.len(), 1, "{email} must exist exactly once");
-        let c = matches[0];
-        assert!(c.tags.contains(&"mixed".to_string()));
-        let tasks = store.tasks.get(&c.id).cloned().unwrap_or_default();
-        assert_eq!(
-            tasks
-                .iter()
-                .filter(|t| t.title == format!("Call {name}"))
-                .count(),
-            1,
-            "one task for {name}"
-        );
+    {
+        let store = fx.sb.state.store.read();
+        for name in &people {
+            let email = format!("{name}@example.com");
+            let matches: Vec<_> = store
+                .contacts_in(&fx.location)
+                .filter(|c| c.email.as_deref() == Some(email.as_str()))
+                .collect();
+            assert_eq!(matches.len(), 1, "{email} must exist exactly once");
+            let c = matches[0];
+            assert!(c.tags.contains(&"mixed".to_string()));
+            let tasks = store.tasks.get(&c.id).cloned().unwrap_or_default();
+            assert_eq!(
+                tasks
+                    .iter()
+                    .filter(|t| t.title == format!("Call {name}"))
+                    .count(),
+                1,
+                "one task for {name}"
+            );
+        }
     }
-    drop(store);
     let log = fx.requests().await;
     let injected = log.iter().filter(|r| r["fault"].is_string()).count();
     println!(

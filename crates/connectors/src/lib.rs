@@ -1,0 +1,9 @@
+//! Connectors: one per app, all behind the [`Connector`] trait and all speaking the canonical
+//! record model of [`record`]. Every vendor quirk (field names, paging, envelopes, deletes) stays
+//! inside its connector, so the engine and the mappings see one shape.
+
+pub mod connector;
+pub mod record;
+
+pub use connector::{Capabilities, ChangeHint, ChangePage, Connector, ConnectorError, MatchKey};
+pub use record::{EntityKind, Record};

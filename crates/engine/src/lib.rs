@@ -1,0 +1,8 @@
+//! The sync engine: durable events and jobs, identity links, flows and mappings, execution,
+//! scheduling and audit. Data path: ingress (webhook, poll, manual) → events → jobs (leased,
+//! ordered per entity, coalesced, retried, dead-lettered) → worker (re-fetch, map, compare with the
+//! last synced snapshot, write through a connector) → link + snapshot + audit + job completion in
+//! one transaction.
+
+pub mod flow;
+pub mod store;

@@ -104,16 +104,33 @@ pub trait Connector: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
     /// Records changed after `cursor` (None: from the beginning), oldest change first, one page.
-    async fn list_changed(&self, kind: EntityKind, cursor: Option<&str>) -> Result<ChangePage, ConnectorError>;
+    async fn list_changed(
+        &self,
+        kind: EntityKind,
+        cursor: Option<&str>,
+    ) -> Result<ChangePage, ConnectorError>;
 
     /// Every live record of a kind, one page (for reconciliation: ids and `updated_at` at least).
-    async fn list_all(&self, kind: EntityKind, cursor: Option<&str>) -> Result<ChangePage, ConnectorError>;
+    async fn list_all(
+        &self,
+        kind: EntityKind,
+        cursor: Option<&str>,
+    ) -> Result<ChangePage, ConnectorError>;
 
     /// The record as it is now; `Ok(None)` if it does not exist (or is deleted).
-    async fn get(&self, kind: EntityKind, id: &str, parent_id: Option<&str>) -> Result<Option<Record>, ConnectorError>;
+    async fn get(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        parent_id: Option<&str>,
+    ) -> Result<Option<Record>, ConnectorError>;
 
     /// The record matching a key, if exactly one does.
-    async fn find(&self, kind: EntityKind, key: &MatchKey) -> Result<Option<Record>, ConnectorError>;
+    async fn find(
+        &self,
+        kind: EntityKind,
+        key: &MatchKey,
+    ) -> Result<Option<Record>, ConnectorError>;
 
     /// Creates a record. `idempotency_key` is stable across retries of the same logical create,
     /// so a retried create never makes two records.
@@ -135,10 +152,19 @@ pub trait Connector: Send + Sync {
     ) -> Result<Record, ConnectorError>;
 
     /// Deletes (or archives, where the app only archives) a record. Deleting a missing record is fine.
-    async fn delete(&self, kind: EntityKind, id: &str, parent_id: Option<&str>) -> Result<(), ConnectorError>;
+    async fn delete(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        parent_id: Option<&str>,
+    ) -> Result<(), ConnectorError>;
 
     /// Verifies and reads a webhook delivery into change hints.
-    fn parse_webhook(&self, headers: &HashMap<String, String>, body: &[u8]) -> Result<Vec<ChangeHint>, ConnectorError> {
+    fn parse_webhook(
+        &self,
+        headers: &HashMap<String, String>,
+        body: &[u8],
+    ) -> Result<Vec<ChangeHint>, ConnectorError> {
         let _ = (headers, body);
         Err(ConnectorError::Unsupported("webhooks".into()))
     }

@@ -32,8 +32,14 @@ pub enum EntityKind {
 
 impl EntityKind {
     /// Every kind, in a stable order.
-    pub const ALL: [EntityKind; 6] =
-        [Self::Contact, Self::Task, Self::Note, Self::Appointment, Self::Tag, Self::Business];
+    pub const ALL: [EntityKind; 6] = [
+        Self::Contact,
+        Self::Task,
+        Self::Note,
+        Self::Appointment,
+        Self::Tag,
+        Self::Business,
+    ];
 
     /// The lower-case name used in flows and in the store.
     pub fn as_str(self) -> &'static str {
@@ -85,11 +91,21 @@ pub struct Record {
 impl Record {
     /// A live record with these fields.
     pub fn new(kind: EntityKind, id: impl Into<String>, fields: Map<String, Value>) -> Self {
-        Self { kind, id: id.into(), parent_id: None, fields, updated_at: None, deleted: false }
+        Self {
+            kind,
+            id: id.into(),
+            parent_id: None,
+            fields,
+            updated_at: None,
+            deleted: false,
+        }
     }
 
     /// A field as text, if it is a non-empty string.
     pub fn text(&self, field: &str) -> Option<&str> {
-        self.fields.get(field).and_then(Value::as_str).filter(|s| !s.is_empty())
+        self.fields
+            .get(field)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
 }

@@ -17,6 +17,7 @@ use super::webhooks::WebhookTarget;
 pub const ALL_SCOPES: &[&str] = &[
     "contacts.readonly",
     "contacts.write",
+    "locations/customFields.readonly",
     "oauth.readonly",
     "oauth.write",
     "locations.readonly",

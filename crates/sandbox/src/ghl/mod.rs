@@ -42,8 +42,13 @@ use requestlog::RequestLog;
 use store::Store;
 use webhooks::{DeliveryConfig, WebhookDispatcher, WebhookKeys};
 
-/// Every scope of a full-access Private Integration Token for the Contacts API.
-pub const CONTACT_SCOPES: &[&str] = &["contacts.readonly", "contacts.write"];
+/// Every scope of a full-access Private Integration Token for the Contacts API (plus reading the
+/// location's custom-field definitions, which a sync needs to map custom fields by name).
+pub const CONTACT_SCOPES: &[&str] = &[
+    "contacts.readonly",
+    "contacts.write",
+    "locations/customFields.readonly",
+];
 
 /// How a sandbox starts. Every knob is also changeable at run time through `/_sandbox/`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

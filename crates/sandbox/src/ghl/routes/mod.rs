@@ -1,6 +1,7 @@
 //! The 32 operations of GHL's Contacts API, at the spec's methods and paths.
 
 mod contacts;
+mod locations;
 mod misc;
 mod related;
 mod search;
@@ -49,6 +50,10 @@ pub fn contacts_api() -> Router<Arc<Ghl>> {
             post(contacts::create).get(contacts::legacy_list),
         )
         .route("/contacts/upsert", post(contacts::upsert))
+        .route(
+            "/locations/{locationId}/customFields",
+            get(locations::custom_fields),
+        )
         .route("/contacts/search", post(search::search))
         .route("/contacts/search/duplicate", get(contacts::duplicate))
         .route(

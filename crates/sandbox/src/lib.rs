@@ -1,1 +1,2 @@
 pub mod ghl;
+pub mod rest;

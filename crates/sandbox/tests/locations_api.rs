@@ -62,3 +62,14 @@ async fn custom_field_definitions_need_the_scope_and_the_location() {
         denied.text
     );
 }
+
+#[tokio::test]
+async fn admin_overview_answers_with_and_without_the_trailing_slash() {
+    let sb = start(config(|_| {})).await;
+    let api = Api::new(&sb.base_url);
+    for path in ["/_sandbox", "/_sandbox/"] {
+        let r = common::read(api.http.get(api.url(path))).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(r.json()["counts"]["contacts"], 5, "{path}");
+    }
+}

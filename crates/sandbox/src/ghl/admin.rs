@@ -87,7 +87,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
         .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
 }
 
-async fn overview(State(g): G) -> Json<Value> {
+pub(crate) async fn overview(State(g): G) -> Json<Value> {
     Json(json!({
         "baseUrl": g.base_url(),
         "counts": g.store.read().counts(),

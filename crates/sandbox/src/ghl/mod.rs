@@ -226,6 +226,8 @@ pub fn router(state: Arc<Ghl>) -> Router {
             oauth::open_routes().route_layer(from_fn_with_state(state.clone(), gate::fault_gate)),
         )
         .nest("/_sandbox", admin::routes())
+        // axum serves a nested "/" only at "/_sandbox"; the documented "/_sandbox/" too.
+        .route("/_sandbox/", axum::routing::get(admin::overview))
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), skip_sandbox_log))
         .with_state(state)

@@ -104,6 +104,9 @@ pub trait Connector: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
     /// Records changed after `cursor` (None: from the beginning), oldest change first, one page.
+    /// The cursor is opaque to the engine: persist `next_cursor` as given. A kind the app cannot
+    /// list by change answers `Unsupported` (GHL's tasks and notes); the engine then relies on
+    /// webhooks and `list_all` for it.
     async fn list_changed(
         &self,
         kind: EntityKind,
@@ -133,7 +136,8 @@ pub trait Connector: Send + Sync {
     ) -> Result<Option<Record>, ConnectorError>;
 
     /// Creates a record. `idempotency_key` is stable across retries of the same logical create,
-    /// so a retried create never makes two records.
+    /// so a retried create never makes two records. A connector whose app takes no such key
+    /// documents how it avoids duplicates instead (GHL: look the record up before any resend).
     async fn create(
         &self,
         kind: EntityKind,
@@ -142,7 +146,9 @@ pub trait Connector: Send + Sync {
         idempotency_key: &str,
     ) -> Result<Record, ConnectorError>;
 
-    /// Changes only the given fields.
+    /// Changes only the given fields. Where the app versions records, `fields` may carry the
+    /// record's `x.version` as read: the connector then writes only if it is still current, and a
+    /// conflict comes back `Transient` (re-fetch, decide again).
     async fn update(
         &self,
         kind: EntityKind,

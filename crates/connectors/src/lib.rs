@@ -3,7 +3,12 @@
 //! inside its connector, so the engine and the mappings see one shape.
 
 pub mod connector;
+pub mod ghl;
 pub mod record;
+pub mod your_app;
 
 pub use connector::{Capabilities, ChangeHint, ChangePage, Connector, ConnectorError, MatchKey};
 pub use record::{EntityKind, Record};
+
+pub use self::ghl::{GhlConfig, GhlConnector, GhlSettings};
+pub use your_app::{YourAppConfig, YourAppConnector};

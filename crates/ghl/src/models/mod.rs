@@ -4,6 +4,7 @@
 pub mod appointment;
 pub mod contact;
 pub mod custom_field;
+pub mod location;
 pub mod misc;
 pub mod note;
 pub mod search;

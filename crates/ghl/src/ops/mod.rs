@@ -1,6 +1,7 @@
 //! One method per Contacts-API operation, on [`crate::GhlClient`].
 
 mod contacts;
+mod locations;
 mod misc;
 mod related;
 mod search;

@@ -5,4 +5,6 @@
 //! one transaction.
 
 pub mod flow;
+pub mod runtime;
 pub mod store;
+pub mod sync;

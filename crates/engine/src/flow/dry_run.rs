@@ -1,0 +1,318 @@
+//! Dry runs: what a flow would do to a sample record, without touching any app.
+//!
+//! This is the "test it before turning it on" step of the product: the dashboard and the CLI
+//! show the record before and after mapping, every planned action, and every warning (a missing
+//! source field, a value not in a `value_map`, an unparsable date, a template variable the
+//! record lacks), so a person can fix the mapping before real data flows.
+
+use chrono::{DateTime, Duration, Utc};
+use connectors::{EntityKind, Record};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::filter::{lookup, text_of};
+use super::mapping::{Direction, MapWarning};
+use super::model::{Action, FieldValue, Flow, FlowBody, SyncDirection, Trigger};
+use super::template::{context, Template};
+use super::values::to_rfc3339;
+
+/// How to run a dry run.
+#[derive(Debug, Clone, Copy)]
+pub struct DryRunOptions {
+    /// `ToSource` treats the sample as a target record of a two-way sync.
+    pub direction: Direction,
+    /// The run time, for due offsets (fixed in tests).
+    pub now: DateTime<Utc>,
+}
+
+impl Default for DryRunOptions {
+    fn default() -> Self {
+        Self {
+            direction: Direction::ToTarget,
+            now: Utc::now(),
+        }
+    }
+}
+
+/// What a flow would do with one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DryRun {
+    /// The sample's fields.
+    pub before: Map<String, Value>,
+    /// Sync: the mapped fields that would be written to the other side. Actions: the triggering
+    /// record after `update`, tag and `complete_task` steps. Empty when filtered out.
+    pub after: Map<String, Value>,
+    pub warnings: Vec<MapWarning>,
+    /// The flow's filter rejected the record; nothing would happen.
+    pub skipped_by_filter: bool,
+    /// Actions flows: each step as it would run.
+    pub actions: Vec<PlannedAction>,
+}
+
+/// One step an actions flow would take.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedAction {
+    /// The action's name (`create_related` …).
+    pub action: String,
+    pub connection: String,
+    /// One line for people: "create task `Welcome call` due 2024-03-07T09:00:00Z".
+    pub summary: String,
+    /// The fields it would write.
+    pub fields: Map<String, Value>,
+}
+
+/// Why a sample cannot be dry-run through a flow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DryRunError {
+    #[error("the flow does not sync {kind} records (it syncs: {kinds})")]
+    KindNotSynced { kind: EntityKind, kinds: String },
+    #[error("the flow is triggered by {expected} records, but the sample is a {found}")]
+    WrongKind {
+        expected: EntityKind,
+        found: EntityKind,
+    },
+    #[error("only two_way syncs map records back to the source")]
+    NotTwoWay,
+}
+
+/// Dry-runs `sample` as a source record, now.
+pub fn dry_run(flow: &Flow, sample: &Record) -> Result<DryRun, DryRunError> {
+    dry_run_with(flow, sample, &DryRunOptions::default())
+}
+
+/// Dry-runs `sample` with explicit direction and time.
+pub fn dry_run_with(
+    flow: &Flow,
+    sample: &Record,
+    opts: &DryRunOptions,
+) -> Result<DryRun, DryRunError> {
+    let mut run = DryRun {
+        before: sample.fields.clone(),
+        after: Map::new(),
+        warnings: Vec::new(),
+        skipped_by_filter: false,
+        actions: Vec::new(),
+    };
+    match &flow.body {
+        FlowBody::Sync(sync) => {
+            if !sync.kinds.contains(&sample.kind) {
+                let kinds = sync
+                    .kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(DryRunError::KindNotSynced {
+                    kind: sample.kind,
+                    kinds,
+                });
+            }
+            if opts.direction == Direction::ToSource && sync.direction != SyncDirection::TwoWay {
+                return Err(DryRunError::NotTwoWay);
+            }
+            if sync
+                .filters
+                .get(&sample.kind)
+                .is_some_and(|f| !f.matches(&sample.fields))
+            {
+                run.skipped_by_filter = true;
+                return Ok(run);
+            }
+            if let Some(mapping) = sync.mapping.get(&sample.kind) {
+                let out = mapping.apply(sample, opts.direction);
+                run.after = out.fields;
+                run.warnings = out.warnings;
+            }
+        }
+        FlowBody::Actions(actions) => {
+            if let Trigger::Event { kind, .. } = &flow.trigger {
+                if *kind != sample.kind {
+                    return Err(DryRunError::WrongKind {
+                        expected: *kind,
+                        found: sample.kind,
+                    });
+                }
+            }
+            if flow
+                .filter
+                .as_ref()
+                .is_some_and(|f| !f.matches(&sample.fields))
+            {
+                run.skipped_by_filter = true;
+                return Ok(run);
+            }
+            plan_actions(&mut run, actions, sample, opts.now);
+        }
+    }
+    Ok(run)
+}
+
+fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: DateTime<Utc>) {
+    let mut ctx = context(&sample.fields);
+    ctx.insert("now".into(), Value::String(to_rfc3339(now)));
+    let mut after = sample.fields.clone();
+    for action in actions {
+        let mut plan = PlannedAction {
+            action: action.name().to_owned(),
+            connection: String::new(),
+            summary: String::new(),
+            fields: Map::new(),
+        };
+        match action {
+            Action::Upsert {
+                connection,
+                kind,
+                match_on,
+                mapping,
+            } => {
+                let out = mapping.apply(sample, Direction::ToTarget);
+                run.warnings.extend(out.warnings);
+                let keys: Vec<&str> = match_on.iter().map(|k| k.as_str()).collect();
+                plan.connection = connection.clone();
+                plan.summary = format!("upsert a {kind}, matched on {}", keys.join(", "));
+                plan.fields = out.fields;
+            }
+            Action::CreateRelated {
+                connection,
+                kind,
+                items,
+            } => {
+                for item in items {
+                    let mut fields = render_fields(run, &ctx, item.fields.iter());
+                    if let Some(due) = item.due {
+                        let at = now + Duration::seconds(due.seconds);
+                        fields.insert("due_at".into(), Value::String(to_rfc3339(at)));
+                    }
+                    let title = fields
+                        .get("title")
+                        .or_else(|| fields.get("body"))
+                        .map(text_of)
+                        .unwrap_or_default();
+                    let due = fields
+                        .get("due_at")
+                        .map(|d| format!(" due {}", text_of(d)))
+                        .unwrap_or_default();
+                    run.actions.push(PlannedAction {
+                        action: plan.action.clone(),
+                        connection: connection.clone(),
+                        summary: format!("create {kind} `{title}`{due}"),
+                        fields,
+                    });
+                }
+                continue;
+            }
+            Action::Update {
+                connection,
+                kind,
+                set,
+            } => {
+                let fields = render_fields(run, &ctx, set.iter());
+                after.extend(fields.clone());
+                plan.connection = connection.clone();
+                plan.summary = format!(
+                    "update the {kind}: {}",
+                    fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+                plan.fields = fields;
+            }
+            Action::CompleteTask { connection, title } => {
+                plan.connection = connection.clone();
+                plan.summary = match title {
+                    Some(t) => format!(
+                        "complete the contact's open tasks titled `{}`",
+                        render(run, &ctx, "title", t)
+                    ),
+                    None => {
+                        after.insert("completed".into(), Value::Bool(true));
+                        "complete the triggering task".into()
+                    }
+                };
+            }
+            Action::AddTags { connection, tags } | Action::RemoveTags { connection, tags } => {
+                let names: Vec<String> =
+                    tags.iter().map(|t| render(run, &ctx, "tags", t)).collect();
+                let adding = matches!(action, Action::AddTags { .. });
+                let mut current: Vec<String> = lookup(&after, "tags")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().map(text_of).collect())
+                    .unwrap_or_default();
+                for n in &names {
+                    let has = current.iter().position(|c| c.eq_ignore_ascii_case(n));
+                    match (adding, has) {
+                        (true, None) => current.push(n.clone()),
+                        (false, Some(i)) => {
+                            current.remove(i);
+                        }
+                        _ => {}
+                    }
+                }
+                after.insert("tags".into(), Value::from(current));
+                plan.connection = connection.clone();
+                plan.summary = format!(
+                    "{} tags: {}",
+                    if adding { "add" } else { "remove" },
+                    names.join(", ")
+                );
+                plan.fields.insert("tags".into(), Value::from(names));
+            }
+            Action::AddNote { connection, body } => {
+                let text = render(run, &ctx, "body", body);
+                plan.connection = connection.clone();
+                plan.summary = "add a note to the contact".into();
+                plan.fields.insert("body".into(), Value::String(text));
+            }
+            Action::FetchRelated {
+                connection,
+                kind,
+                as_name,
+            } => {
+                ctx.insert(as_name.clone(), Value::Array(Vec::new()));
+                run.warnings.push(MapWarning {
+                    field: as_name.clone(),
+                    message: format!(
+                        "a dry run does not fetch; `{as_name}` is an empty list of {kind}s"
+                    ),
+                });
+                plan.connection = connection.clone();
+                plan.summary = format!("fetch the contact's {kind}s as `{as_name}`");
+            }
+        }
+        run.actions.push(plan);
+    }
+    run.after = after;
+}
+
+fn render(run: &mut DryRun, ctx: &Map<String, Value>, field: &str, t: &Template) -> String {
+    for var in t.missing_in(ctx) {
+        run.warnings.push(MapWarning {
+            field: field.to_owned(),
+            message: format!("the template uses `{var}`, which the record does not have; it renders as empty text"),
+        });
+    }
+    match t.render(ctx) {
+        Ok(s) => s,
+        Err(e) => {
+            run.warnings.push(MapWarning {
+                field: field.to_owned(),
+                message: format!("the template failed: {e}"),
+            });
+            String::new()
+        }
+    }
+}
+
+fn render_fields<'a>(
+    run: &mut DryRun,
+    ctx: &Map<String, Value>,
+    fields: impl Iterator<Item = (&'a String, &'a FieldValue)>,
+) -> Map<String, Value> {
+    fields
+        .map(|(name, v)| {
+            let value = match v {
+                FieldValue::Constant(c) => c.clone(),
+                FieldValue::Template(t) => Value::String(render(run, ctx, name, t)),
+            };
+            (name.clone(), value)
+        })
+        .collect()
+}

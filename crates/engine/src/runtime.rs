@@ -1,0 +1,416 @@
+//! The running engine: ingress (change hints → durable events and jobs, one transaction), worker
+//! loops (claim, run, complete with the commit, or fail with backoff), and the scheduler (polls
+//! with persisted cursors and periodic reconciles), which runs on exactly one process at a time
+//! through a leader lease and moves to another when that process dies.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use connectors::{ChangeHint, EntityKind};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::flow::{Flow, FlowBody, SyncDirection};
+use crate::store::{
+    EventSource, EventWithJobs, FailOutcome, Job, NewEvent, NewJob, Store, StoreError,
+};
+use crate::sync::{Connectors, RecordRef, SyncError, SyncJob};
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Names this process in leases (must be unique per process).
+    pub process_id: String,
+    /// Worker loops in this process.
+    pub workers: usize,
+    /// How long a claimed job is ours before another process may take it.
+    pub lease: Duration,
+    /// Jobs claimed per round trip.
+    pub claim_batch: u32,
+    /// Pause of an idle worker.
+    pub idle_wait: Duration,
+    /// How often the leader polls each connection for changes.
+    pub poll_every: Duration,
+    /// How often the leader runs a full reconcile (catches dropped webhooks and deletes).
+    pub reconcile_every: Duration,
+    /// First retry delay; doubles per attempt up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            process_id: format!("engine-{}-{}", std::process::id(), rand::random::<u32>()),
+            workers: 4,
+            lease: Duration::from_secs(60),
+            claim_batch: 8,
+            idle_wait: Duration::from_millis(50),
+            poll_every: Duration::from_secs(60),
+            reconcile_every: Duration::from_secs(3600),
+            retry_base: Duration::from_secs(2),
+            retry_cap: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Counts of one ingest call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestReport {
+    pub events: usize,
+    pub duplicates: usize,
+    pub jobs: usize,
+}
+
+/// The engine of one process.
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub flows: Vec<Flow>,
+    pub connectors: Connectors,
+    pub options: EngineOptions,
+}
+
+impl Engine {
+    /// The flows a change of `kind` on `connection` starts.
+    fn flows_for(&self, connection: &str, kind: EntityKind) -> Vec<&Flow> {
+        self.flows
+            .iter()
+            .filter(|f| f.enabled)
+            .filter(|f| match &f.body {
+                FlowBody::Sync(s) => {
+                    s.kinds.contains(&kind)
+                        && (s.source == connection
+                            || (s.direction == SyncDirection::TwoWay && s.target == connection))
+                }
+                FlowBody::Actions(_) => false,
+            })
+            .collect()
+    }
+
+    /// Records change hints (from a verified webhook, a poll or a person) as events with their
+    /// jobs, in one transaction. A redelivered event (same event id) is recognised and dropped.
+    pub async fn ingest(
+        &self,
+        connection: &str,
+        hints: &[ChangeHint],
+        source: EventSource,
+    ) -> Result<IngestReport, StoreError> {
+        let now = Utc::now();
+        let batch: Vec<EventWithJobs> = hints
+            .iter()
+            .map(|h| {
+                let r = RecordRef {
+                    connection: connection.to_string(),
+                    kind: h.kind,
+                    id: h.id.clone(),
+                    parent_id: h.parent_id.clone(),
+                    deleted: h.deleted,
+                };
+                let jobs = self
+                    .flows_for(connection, h.kind)
+                    .into_iter()
+                    .map(|f| NewJob {
+                        payload: json!(r),
+                        ..NewJob::new(f.name.clone(), r.entity_key())
+                    })
+                    .collect();
+                EventWithJobs {
+                    event: NewEvent {
+                        connection_id: connection.to_string(),
+                        event_key: h.event_id.clone(),
+                        kind: h.kind.as_str().to_string(),
+                        entity_id: h.id.clone(),
+                        parent_id: h.parent_id.clone(),
+                        source,
+                        payload: json!({"type": h.event_type, "deleted": h.deleted}),
+                        received_at: now,
+                    },
+                    jobs,
+                }
+            })
+            .collect();
+        let outcomes = self.store.append_events_and_enqueue(&batch).await?;
+        let mut report = IngestReport::default();
+        for o in outcomes {
+            match o.event_id {
+                Some(_) => report.events += 1,
+                None => report.duplicates += 1,
+            }
+            report.jobs += o.jobs.len();
+        }
+        Ok(report)
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let exp = self
+            .options
+            .retry_base
+            .saturating_mul(1 << attempts.min(16));
+        exp.min(self.options.retry_cap)
+    }
+
+    /// Runs one job to its end (complete or fail).
+    async fn execute(&self, worker: &str, job: Job) -> Result<(), StoreError> {
+        let flow = self.flows.iter().find(|f| f.name == job.flow_id);
+        let result = match (
+            flow,
+            serde_json::from_value::<RecordRef>(job.payload.clone()),
+        ) {
+            (Some(flow), Ok(r)) => match &flow.body {
+                FlowBody::Sync(spec) => {
+                    let sj = SyncJob {
+                        flow_id: &flow.name,
+                        spec,
+                        store: self.store.as_ref(),
+                        connectors: &self.connectors,
+                        job_id: Some(job.id),
+                    };
+                    sj.run(&r).await
+                }
+                FlowBody::Actions(_) => Err(SyncError::Permanent(
+                    "action flows are not run by this worker yet".into(),
+                )),
+            },
+            (None, _) => Err(SyncError::Permanent(format!(
+                "flow `{}` is not loaded",
+                job.flow_id
+            ))),
+            (_, Err(e)) => Err(SyncError::Permanent(format!("unreadable job payload: {e}"))),
+        };
+        match result {
+            Ok(commit) => match self.store.complete(job.id, worker, commit).await {
+                Ok(()) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Err(e) => {
+                let message = e.to_string();
+                tracing::warn!(job = %job.id, flow = %job.flow_id, entity = %job.entity_key, error = %message, "job failed");
+                match self
+                    .store
+                    .fail(job.id, worker, &message, self.backoff(job.attempts))
+                    .await
+                {
+                    Ok(FailOutcome::Dead { attempts }) => {
+                        tracing::error!(job = %job.id, attempts, "job moved to the dead-letter queue");
+                        Ok(())
+                    }
+                    Ok(FailOutcome::Retry { .. }) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Runs due jobs in this task until none is left (the CLI's `sync run --once`, tests).
+    /// Returns the number of jobs run. Jobs waiting for a retry later are left waiting.
+    pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
+        let worker = format!("{}-inline", self.options.process_id);
+        let mut ran = 0;
+        loop {
+            let jobs = self
+                .store
+                .claim(&worker, self.options.claim_batch, self.options.lease)
+                .await?;
+            if jobs.is_empty() {
+                return Ok(ran);
+            }
+            for job in jobs {
+                ran += 1;
+                self.execute(&worker, job).await?;
+            }
+        }
+    }
+
+    /// One worker loop until `stop` turns true.
+    pub async fn run_worker(self: Arc<Self>, index: usize, mut stop: watch::Receiver<bool>) {
+        let worker = format!("{}-w{index}", self.options.process_id);
+        while !*stop.borrow() {
+            let jobs = match self
+                .store
+                .claim(&worker, self.options.claim_batch, self.options.lease)
+                .await
+            {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming jobs failed");
+                    Vec::new()
+                }
+            };
+            if jobs.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.options.idle_wait) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            for job in jobs {
+                if let Err(e) = self.execute(&worker, job).await {
+                    tracing::warn!(error = %e, "recording a job outcome failed; its lease will expire and it will run again");
+                }
+            }
+        }
+    }
+
+    /// Polls every synced (connection, kind) once from its persisted cursor, ingesting what
+    /// changed. Returns the number of hints ingested.
+    pub async fn poll_once(&self) -> Result<usize, SyncError> {
+        let mut streams: BTreeMap<(String, EntityKind), ()> = BTreeMap::new();
+        for f in self.flows.iter().filter(|f| f.enabled) {
+            if let FlowBody::Sync(s) = &f.body {
+                for k in &s.kinds {
+                    streams.insert((s.source.clone(), *k), ());
+                    if s.direction == SyncDirection::TwoWay {
+                        streams.insert((s.target.clone(), *k), ());
+                    }
+                }
+            }
+        }
+        let mut total = 0;
+        for (conn, kind) in streams.keys() {
+            let Some(connector) = self.connectors.get(conn) else {
+                continue;
+            };
+            let stream = format!("changes:{kind}");
+            let mut cursor = self.store.cursor(conn, &stream).await?;
+            loop {
+                let page = match connector.list_changed(*kind, cursor.as_deref()).await {
+                    Ok(p) => p,
+                    Err(connectors::ConnectorError::Unsupported(_)) => break,
+                    Err(e) => return Err(e.into()),
+                };
+                let hints: Vec<ChangeHint> = page
+                    .records
+                    .iter()
+                    .map(|r| ChangeHint {
+                        kind: r.kind,
+                        id: r.id.clone(),
+                        parent_id: r.parent_id.clone(),
+                        deleted: r.deleted,
+                        event_id: format!(
+                            "poll:{}:{}:{}",
+                            r.kind,
+                            r.id,
+                            r.updated_at
+                                .map(|t| t.timestamp_micros())
+                                .unwrap_or_default()
+                        ),
+                        event_type: "poll".into(),
+                    })
+                    .collect();
+                total += hints.len();
+                self.ingest(conn, &hints, EventSource::Poll).await?;
+                if let Some(next) = &page.next_cursor {
+                    self.store
+                        .set_cursor(crate::store::CursorSet {
+                            connection_id: conn.clone(),
+                            stream: stream.clone(),
+                            value: next.clone(),
+                        })
+                        .await?;
+                    cursor = Some(next.clone());
+                }
+                if page.done || page.next_cursor.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Compares every linked record with what each app holds now: records missing on their side
+    /// (deleted while a webhook was dropped) get a delete hint; records never linked get a change
+    /// hint. Returns the number of hints ingested.
+    pub async fn reconcile_once(&self) -> Result<usize, SyncError> {
+        let mut total = 0;
+        for f in self.flows.iter().filter(|f| f.enabled) {
+            let FlowBody::Sync(s) = &f.body else { continue };
+            let mut conns = vec![s.source.clone()];
+            if s.direction == SyncDirection::TwoWay {
+                conns.push(s.target.clone());
+            }
+            for conn in conns {
+                let Some(connector) = self.connectors.get(&conn) else {
+                    continue;
+                };
+                for kind in &s.kinds {
+                    let mut cursor: Option<String> = None;
+                    let mut hints = Vec::new();
+                    loop {
+                        let page = match connector.list_all(*kind, cursor.as_deref()).await {
+                            Ok(p) => p,
+                            Err(connectors::ConnectorError::Unsupported(_)) => break,
+                            Err(e) => return Err(e.into()),
+                        };
+                        for r in page.records {
+                            let snap_hint = ChangeHint {
+                                kind: r.kind,
+                                id: r.id.clone(),
+                                parent_id: r.parent_id.clone(),
+                                deleted: r.deleted,
+                                event_id: format!(
+                                    "reconcile:{}:{}:{}",
+                                    r.kind,
+                                    r.id,
+                                    r.updated_at
+                                        .map(|t| t.timestamp_micros())
+                                        .unwrap_or_default()
+                                ),
+                                event_type: "reconcile".into(),
+                            };
+                            hints.push(snap_hint);
+                        }
+                        match page.next_cursor {
+                            Some(c) if !page.done => cursor = Some(c),
+                            _ => break,
+                        }
+                    }
+                    total += hints.len();
+                    self.ingest(&conn, &hints, EventSource::Reconcile).await?;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// The scheduler loop: only the holder of the `scheduler` lease polls and reconciles.
+    pub async fn run_scheduler(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let holder = self.options.process_id.clone();
+        let ttl = self.options.poll_every.max(Duration::from_secs(2)) * 3;
+        let mut last_reconcile: Option<tokio::time::Instant> = None;
+        while !*stop.borrow() {
+            match self.store.try_lead("scheduler", &holder, ttl).await {
+                Ok(true) => {
+                    if let Err(e) = self.poll_once().await {
+                        tracing::warn!(error = %e, "poll failed");
+                    }
+                    let due =
+                        last_reconcile.is_none_or(|t| t.elapsed() >= self.options.reconcile_every);
+                    if due {
+                        if let Err(e) = self.reconcile_once().await {
+                            tracing::warn!(error = %e, "reconcile failed");
+                        }
+                        last_reconcile = Some(tokio::time::Instant::now());
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "scheduler lease check failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.options.poll_every) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        let _ = self.store.release_lead("scheduler", &holder).await;
+    }
+
+    /// Starts the workers and the scheduler; they stop when `stop` turns true.
+    pub fn spawn(self: Arc<Self>, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks: Vec<_> = (0..self.options.workers)
+            .map(|i| tokio::spawn(self.clone().run_worker(i, stop.clone())))
+            .collect();
+        tasks.push(tokio::spawn(self.run_scheduler(stop)));
+        tasks
+    }
+}

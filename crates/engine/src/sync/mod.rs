@@ -1,0 +1,459 @@
+//! Declarative sync: one job moves one record's change from the side where it happened to the
+//! other side — re-fetch (a webhook is only a hint), map, compare with the last synced snapshot,
+//! write only what changed (or nothing), and hand back a [`Commit`] (links, snapshots, audit) that
+//! the worker applies together with the job's completion.
+//!
+//! Echo suppression: after a write, each side's snapshot holds what was synced; when our own write
+//! comes back as a webhook or poll, the re-fetched record equals its snapshot and nothing is done.
+//! The other side's snapshot only takes the fields we wrote, so a change made there meanwhile is
+//! never mistaken for an echo.
+
+pub mod keys;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use connectors::{Connector, ConnectorError, EntityKind, Record};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::flow::Direction;
+use crate::flow::{ConflictPolicy, DeletePolicy, Side, SyncDirection, SyncSpec};
+use crate::store::{
+    ChangeAudit, ChangeOp, Commit, FieldDiff, IdentityId, Link, LinkRef, SnapshotPut, Store,
+    StoreError,
+};
+
+/// What a sync job is about: one record of one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub connection: String,
+    pub kind: EntityKind,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The app said it was deleted (the worker still checks).
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl RecordRef {
+    /// The job's entity key: jobs of one record run one at a time and coalesce.
+    pub fn entity_key(&self) -> String {
+        format!("{}:{}:{}", self.connection, self.kind, self.id)
+    }
+}
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// May succeed later (app unavailable, parent not synced yet, rate limit).
+    #[error("{0}")]
+    Retry(String),
+    /// Retrying the same data cannot help (refused data, unsupported operation).
+    #[error("{0}")]
+    Permanent(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<ConnectorError> for SyncError {
+    fn from(e: ConnectorError) -> Self {
+        match e {
+            ConnectorError::Transient(_) | ConnectorError::Reconnect(_) => {
+                Self::Retry(e.to_string())
+            }
+            other => Self::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// The connections a flow works with, by project name.
+pub type Connectors = BTreeMap<String, Arc<dyn Connector>>;
+
+/// Stable hash of a field map (keys sorted by serde_json's map), for snapshots.
+pub fn hash_fields(fields: &Map<String, Value>) -> String {
+    use std::hash::{Hash, Hasher};
+    let text = serde_json::to_string(fields).unwrap_or_default();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    format!("{:016x}{:08x}", h.finish(), text.len())
+}
+
+fn fields_of(v: &Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Values equal for sync purposes (null and absent are the same).
+fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let norm = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
+    norm(a) == norm(b)
+}
+
+fn diff_of(before: &Map<String, Value>, wanted: &Map<String, Value>) -> Vec<FieldDiff> {
+    wanted
+        .iter()
+        .filter(|(k, v)| !same(before.get(*k), Some(v)))
+        .map(|(k, v)| FieldDiff {
+            field: k.clone(),
+            before: before.get(k).cloned(),
+            after: Some(v.clone()),
+        })
+        .collect()
+}
+
+/// Everything one sync job needs.
+pub struct SyncJob<'a> {
+    pub flow_id: &'a str,
+    pub spec: &'a SyncSpec,
+    pub store: &'a dyn Store,
+    pub connectors: &'a Connectors,
+    pub job_id: Option<crate::store::JobId>,
+}
+
+impl SyncJob<'_> {
+    fn connector(&self, name: &str) -> Result<&Arc<dyn Connector>, SyncError> {
+        self.connectors
+            .get(name)
+            .ok_or_else(|| SyncError::Permanent(format!("connection `{name}` is not configured")))
+    }
+
+    /// Runs the job for `r`; returns the commit to apply with the job's completion.
+    pub async fn run(&self, r: &RecordRef) -> Result<Commit, SyncError> {
+        let spec = self.spec;
+        if !spec.kinds.contains(&r.kind) {
+            return Ok(Commit::default());
+        }
+        let (this_side, other_conn, dir) = if r.connection == spec.source {
+            (Side::Source, spec.target.as_str(), Direction::ToTarget)
+        } else if r.connection == spec.target && spec.direction == SyncDirection::TwoWay {
+            (Side::Target, spec.source.as_str(), Direction::ToSource)
+        } else {
+            return Ok(Commit::default());
+        };
+        let this = self.connector(&r.connection)?;
+        let record = if r.deleted {
+            None
+        } else {
+            this.get(r.kind, &r.id, r.parent_id.as_deref()).await?
+        };
+        match record {
+            None => self.propagate_delete(r, other_conn).await,
+            Some(rec) if rec.deleted => self.propagate_delete(r, other_conn).await,
+            Some(rec) => {
+                self.propagate_change(r, rec, this_side, other_conn, dir)
+                    .await
+            }
+        }
+    }
+
+    async fn propagate_delete(&self, r: &RecordRef, other_conn: &str) -> Result<Commit, SyncError> {
+        let mut commit = Commit::default();
+        let kind = r.kind.as_str();
+        let Some(link) = self.store.find_link(&r.connection, kind, &r.id).await? else {
+            return Ok(commit); // never synced: nothing to do
+        };
+        commit.unlinks.push(LinkRef {
+            connection_id: r.connection.clone(),
+            kind: kind.into(),
+            external_id: r.id.clone(),
+        });
+        let other_link = self
+            .store
+            .links_of(link.identity_id)
+            .await?
+            .into_iter()
+            .find(|l| l.connection_id == other_conn && l.kind == kind);
+        let Some(other_link) = other_link else {
+            return Ok(commit);
+        };
+        let other = self.connector(other_conn)?;
+        let other_parent = self.other_parent(r, other_conn).await.ok().flatten();
+        let op = match self.spec.delete {
+            DeletePolicy::Propagate => {
+                other
+                    .delete(r.kind, &other_link.external_id, other_parent.as_deref())
+                    .await?;
+                commit.unlinks.push(LinkRef {
+                    connection_id: other_conn.into(),
+                    kind: kind.into(),
+                    external_id: other_link.external_id.clone(),
+                });
+                Some(ChangeOp::Delete)
+            }
+            DeletePolicy::Archive if r.kind == EntityKind::Contact => {
+                let current = other.get(r.kind, &other_link.external_id, None).await?;
+                let mut tags: Vec<Value> = current
+                    .and_then(|c| c.fields.get("tags").and_then(Value::as_array).cloned())
+                    .unwrap_or_default();
+                if !tags.iter().any(|t| t.as_str() == Some("archived")) {
+                    tags.push(Value::String("archived".into()));
+                }
+                let mut f = Map::new();
+                f.insert("tags".into(), Value::Array(tags));
+                other
+                    .update(r.kind, &other_link.external_id, None, &f)
+                    .await?;
+                Some(ChangeOp::Update)
+            }
+            DeletePolicy::Archive | DeletePolicy::Ignore => None,
+        };
+        if let Some(op) = op {
+            commit.changes.push(self.audit(
+                Some(link.identity_id),
+                other_conn,
+                r.kind,
+                &other_link.external_id,
+                op,
+                Vec::new(),
+            ));
+        }
+        Ok(commit)
+    }
+
+    /// For a child record: its contact's id on the other side (Retry while not synced yet).
+    async fn other_parent(
+        &self,
+        r: &RecordRef,
+        other_conn: &str,
+    ) -> Result<Option<String>, SyncError> {
+        if !r.kind.has_parent() {
+            return Ok(None);
+        }
+        let parent = r
+            .parent_id
+            .as_deref()
+            .ok_or_else(|| SyncError::Permanent(format!("{} {} has no contact", r.kind, r.id)))?;
+        let link = self
+            .store
+            .find_link(&r.connection, "contact", parent)
+            .await?;
+        let other = match link {
+            Some(l) => self
+                .store
+                .links_of(l.identity_id)
+                .await?
+                .into_iter()
+                .find(|x| x.connection_id == other_conn && x.kind == "contact"),
+            None => None,
+        };
+        other.map(|l| Some(l.external_id)).ok_or_else(|| {
+            SyncError::Retry(format!(
+                "contact {parent} of {} {} is not synced to `{other_conn}` yet",
+                r.kind, r.id
+            ))
+        })
+    }
+
+    fn audit(
+        &self,
+        identity: Option<IdentityId>,
+        conn: &str,
+        kind: EntityKind,
+        id: &str,
+        op: ChangeOp,
+        diff: Vec<FieldDiff>,
+    ) -> ChangeAudit {
+        ChangeAudit {
+            at: Utc::now(),
+            flow_id: self.flow_id.to_string(),
+            identity_id: identity,
+            connection_id: conn.to_string(),
+            kind: kind.as_str().to_string(),
+            external_id: id.to_string(),
+            op,
+            diff,
+            job_id: self.job_id,
+        }
+    }
+
+    /// Drops from `diff` the fields the other side changed too and wins under the conflict policy.
+    fn resolve_conflicts(
+        &self,
+        this_side: Side,
+        rec: &Record,
+        other_now: &Record,
+        other_snap: Option<&Map<String, Value>>,
+        wanted: &mut Map<String, Value>,
+    ) {
+        if self.spec.direction != SyncDirection::TwoWay {
+            return;
+        }
+        let other_side = match this_side {
+            Side::Source => Side::Target,
+            Side::Target => Side::Source,
+        };
+        let fields: Vec<String> = wanted.keys().cloned().collect();
+        for f in fields {
+            let other_changed = match other_snap {
+                Some(snap) => !same(other_now.fields.get(&f), snap.get(&f)),
+                None => other_now.fields.get(&f).is_some_and(|v| !v.is_null()),
+            };
+            if !other_changed {
+                continue;
+            }
+            let other_wins = match &self.spec.conflict {
+                ConflictPolicy::LastWriterWins => match (rec.updated_at, other_now.updated_at) {
+                    (Some(a), Some(b)) => b > a,
+                    _ => false,
+                },
+                policy => policy.winner(&f) == Some(other_side),
+            };
+            if other_wins {
+                wanted.remove(&f);
+            }
+        }
+    }
+
+    async fn propagate_change(
+        &self,
+        r: &RecordRef,
+        rec: Record,
+        this_side: Side,
+        other_conn: &str,
+        dir: Direction,
+    ) -> Result<Commit, SyncError> {
+        let spec = self.spec;
+        let kind = r.kind.as_str();
+        let mut commit = Commit::default();
+        if let Some(filter) = spec.filters.get(&r.kind) {
+            if !filter.matches(&rec.fields) {
+                return Ok(commit);
+            }
+        }
+        let match_on = spec.match_on.get(&r.kind).cloned().unwrap_or_default();
+        let keys = keys::keys_of(&rec, &match_on);
+        let mut key_strings: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+        key_strings.push(keys::external_key(&r.connection, r.kind, &r.id));
+        let identity = self
+            .store
+            .resolve_identity(kind, &r.connection, &r.id, &key_strings)
+            .await?
+            .identity_id;
+        let this_hash = hash_fields(&rec.fields);
+        let this_snap = self.store.snapshot(identity, &r.connection).await?;
+        if this_snap.as_ref().is_some_and(|s| s.hash == this_hash) {
+            return Ok(commit); // unchanged since the last sync: an echo of our own write, or a repeat
+        }
+        let mapping = spec
+            .mapping
+            .get(&r.kind)
+            .ok_or_else(|| SyncError::Permanent(format!("no mapping for {kind}")))?;
+        let mapped = mapping.apply(&rec, dir).fields;
+        let other = self.connector(other_conn)?.clone();
+        let other_parent = self.other_parent(r, other_conn).await?;
+        let other_link = self
+            .store
+            .links_of(identity)
+            .await?
+            .into_iter()
+            .find(|l| l.connection_id == other_conn && l.kind == kind);
+        let other_snap = self
+            .store
+            .snapshot(identity, other_conn)
+            .await?
+            .map(|s| fields_of(&s.fields));
+        // The other side's record: linked, or found by a match key on first sight.
+        let mut existing: Option<Record> = None;
+        if let Some(l) = &other_link {
+            existing = other
+                .get(r.kind, &l.external_id, other_parent.as_deref())
+                .await?;
+        } else {
+            for (_, key) in &keys {
+                if let Some(found) = other.find(r.kind, key).await? {
+                    existing = Some(found);
+                    break;
+                }
+            }
+        }
+        let (other_id, op, written) = match existing.filter(|e| !e.deleted) {
+            Some(current) => {
+                let baseline = other_snap.clone().unwrap_or_else(|| current.fields.clone());
+                let mut wanted: Map<String, Value> = mapped
+                    .iter()
+                    .filter(|(k, v)| {
+                        !same(baseline.get(*k), Some(v)) || !same(current.fields.get(*k), Some(v))
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                self.resolve_conflicts(this_side, &rec, &current, other_snap.as_ref(), &mut wanted);
+                wanted.retain(|k, v| !same(current.fields.get(k), Some(v)));
+                if !wanted.is_empty() {
+                    let mut send = wanted.clone();
+                    // Apps with optimistic concurrency (If-Match) get the version we just read.
+                    if let Some(v) = current.fields.get("x.version") {
+                        send.insert("x.version".into(), v.clone());
+                    }
+                    other
+                        .update(r.kind, &current.id, other_parent.as_deref(), &send)
+                        .await?;
+                }
+                let diff = diff_of(&current.fields, &wanted);
+                (
+                    current.id.clone(),
+                    (!diff.is_empty()).then_some(ChangeOp::Update),
+                    (wanted, diff),
+                )
+            }
+            None if other_link.is_some() => {
+                // Linked but gone on the other side: its own delete job decides; leave it.
+                return Ok(commit);
+            }
+            None => {
+                let idem = format!("{}:{kind}:{}:{other_conn}", self.flow_id, identity);
+                let created = other
+                    .create(r.kind, other_parent.as_deref(), &mapped, &idem)
+                    .await?;
+                let diff = diff_of(&Map::new(), &mapped);
+                (
+                    created.id.clone(),
+                    Some(ChangeOp::Create),
+                    (mapped.clone(), diff),
+                )
+            }
+        };
+        let (wrote, diff) = written;
+        commit.links.push(Link {
+            identity_id: identity,
+            connection_id: r.connection.clone(),
+            kind: kind.into(),
+            external_id: r.id.clone(),
+        });
+        commit.links.push(Link {
+            identity_id: identity,
+            connection_id: other_conn.into(),
+            kind: kind.into(),
+            external_id: other_id.clone(),
+        });
+        commit.snapshots.push(SnapshotPut {
+            identity_id: identity,
+            connection_id: r.connection.clone(),
+            fields: Value::Object(rec.fields.clone()),
+            hash: this_hash,
+        });
+        let mut other_fields = other_snap.unwrap_or_default();
+        for (k, v) in mapped.iter().chain(wrote.iter()) {
+            other_fields.insert(k.clone(), v.clone());
+        }
+        let other_hash = hash_fields(&other_fields);
+        commit.snapshots.push(SnapshotPut {
+            identity_id: identity,
+            connection_id: other_conn.into(),
+            fields: Value::Object(other_fields),
+            hash: other_hash,
+        });
+        if let Some(op) = op {
+            commit.changes.push(self.audit(
+                Some(identity),
+                other_conn,
+                r.kind,
+                &other_id,
+                op,
+                diff,
+            ));
+        }
+        Ok(commit)
+    }
+}

@@ -4,6 +4,7 @@
 //! last synced snapshot, write through a connector) → link + snapshot + audit + job completion in
 //! one transaction.
 
+pub mod audit;
 pub mod flow;
 pub mod runtime;
 pub mod store;

@@ -151,8 +151,15 @@ impl Engine {
         exp.min(self.options.retry_cap)
     }
 
-    /// Runs one job to its end (complete or fail).
+    /// Runs one job to its end (complete or fail); its outbound calls are audited under its id.
     async fn execute(&self, worker: &str, job: Job) -> Result<(), StoreError> {
+        let id = job.id;
+        crate::audit::CURRENT_JOB
+            .scope(Some(id), self.execute_job(worker, job))
+            .await
+    }
+
+    async fn execute_job(&self, worker: &str, job: Job) -> Result<(), StoreError> {
         let flow = self.flows.iter().find(|f| f.name == job.flow_id);
         let result = match (
             flow,

@@ -80,6 +80,7 @@ async fn world(contacts: usize) -> World {
         dir.path().join("engine.db").display()
     );
     let store = store::open(&db).await.expect("store opens");
+    let connectors = engine::audit::audited(connectors, &store);
     let engine = Engine {
         store,
         flows: project.flows,
@@ -274,4 +275,44 @@ async fn two_way_contacts_backfill_change_echo_and_delete() {
     assert!(gone["deleted_at"].is_string(), "{gone}");
     let stats = w.engine.store.queue_stats().await.expect("stats");
     assert_eq!(stats.dead, 0, "nothing in the dead-letter queue");
+
+    // Every outbound call and every record change is in the audit, with no secret in it.
+    let all = engine::store::CallFilter {
+        page: engine::store::Page {
+            limit: 1000,
+            offset: 0,
+        },
+        ..Default::default()
+    };
+    let calls = w.engine.store.calls(&all).await.expect("calls");
+    assert!(calls.len() < 1000, "the page holds every call");
+    assert!(calls.iter().any(|c| c.call.method == "POST"
+        && c.call.connection_id == "crm"
+        && c.call.job_id.is_some()));
+    assert!(calls
+        .iter()
+        .any(|c| c.call.method == "DELETE" && c.call.path == format!("/contact/{crm_id}")));
+    let text = serde_json::to_string(&calls).unwrap_or_default();
+    assert!(
+        !text.contains(&w.ghl.token()) && !text.contains(&w.crm.api_key()),
+        "no secret in the call audit"
+    );
+    let changes = w
+        .engine
+        .store
+        .changes(&Default::default())
+        .await
+        .expect("changes");
+    let city_change = changes.iter().find(|c| {
+        c.change.connection_id == "ghl" && c.change.diff.iter().any(|d| d.field == "city")
+    });
+    let city_change = city_change.expect("the city change is audited");
+    assert!(
+        city_change
+            .change
+            .diff
+            .iter()
+            .any(|d| d.after == Some(json!("Lisbon"))),
+        "{city_change:?}"
+    );
 }

@@ -3,8 +3,8 @@
 //!
 //! * **SQLite** (`sqlite://path/to/file.db?mode=rwc`) is the embedded default: one file in WAL
 //!   mode with `synchronous=FULL` (an acknowledged write survives power loss), a busy timeout, and
-//!   every write in a `BEGIN IMMEDIATE` transaction on a single writer connection, so writers —
-//!   also from other processes on the same file — serialize instead of failing mid-way.
+//!   every write on a single writer connection (multi-statement writes in `BEGIN IMMEDIATE`), so
+//!   writers — also from other processes on the same file — serialize instead of failing mid-way.
 //! * **PostgreSQL** (`postgres://…`) for several processes: jobs are claimed with
 //!   `FOR UPDATE SKIP LOCKED`, and races between concurrent writers (two sides resolving the same
 //!   person) surface as unique violations that the store retries by re-reading.
@@ -14,7 +14,8 @@
 //! `run_at`, audit `at`) are stored as given. Both backends keep microsecond precision.
 //!
 //! Migrations live in `store/migrations/{sqlite,postgres}/NNNN_name.sql`, are compiled into the
-//! binary and are applied (idempotently) by [`open`].
+//! binary and are applied (idempotently) by [`open`]. The guarantees, schema and tests are
+//! described for users and operators in `docs/store.md`.
 
 pub mod error;
 mod migrate;

@@ -1,0 +1,195 @@
+//! Audit of every outbound call: each connector is wrapped so that every operation the engine
+//! makes (read, list, find, create, update, delete) is recorded with its method, path, outcome
+//! and latency — never a secret, never field values. The job that made the call is taken from a
+//! task-local set by the worker, so the dashboard can show a job's calls.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use connectors::{
+    Capabilities, ChangeHint, ChangePage, Connector, ConnectorError, EntityKind, MatchKey, Record,
+};
+use serde_json::{Map, Value};
+
+use crate::store::{CallAudit, JobId, Store};
+use crate::sync::Connectors;
+
+tokio::task_local! {
+    /// The job whose work is running in this task.
+    pub static CURRENT_JOB: Option<JobId>;
+}
+
+fn status_of<T>(r: &Result<T, ConnectorError>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(ConnectorError::NotFound(_)) => 404,
+        Err(ConnectorError::Rejected(_)) => 422,
+        Err(ConnectorError::Reconnect(_)) => 401,
+        Err(ConnectorError::BadWebhook(_)) => 400,
+        Err(ConnectorError::Unsupported(_)) => 501,
+        Err(ConnectorError::Transient(_)) => 503,
+    }
+}
+
+/// A connector whose calls are recorded in the store's call audit.
+pub struct Audited {
+    connection: String,
+    inner: Arc<dyn Connector>,
+    store: Arc<dyn Store>,
+}
+
+impl Audited {
+    async fn record<T>(
+        &self,
+        method: &str,
+        path: String,
+        started: Instant,
+        result: &Result<T, ConnectorError>,
+    ) {
+        let call = CallAudit {
+            at: Utc::now(),
+            connection_id: self.connection.clone(),
+            app: self.inner.app().to_string(),
+            method: method.to_string(),
+            path,
+            status: Some(status_of(result)),
+            latency_ms: started.elapsed().as_millis() as u64,
+            job_id: CURRENT_JOB.try_with(|j| *j).ok().flatten(),
+        };
+        if let Err(e) = self.store.record_call(call).await {
+            tracing::warn!(error = %e, "could not record an outbound call in the audit");
+        }
+    }
+}
+
+/// Wraps every connector so its calls are audited.
+pub fn audited(connectors: Connectors, store: &Arc<dyn Store>) -> Connectors {
+    connectors
+        .into_iter()
+        .map(|(name, inner)| {
+            let wrapped: Arc<dyn Connector> = Arc::new(Audited {
+                connection: name.clone(),
+                inner,
+                store: store.clone(),
+            });
+            (name, wrapped)
+        })
+        .collect()
+}
+
+fn key_kind(key: &MatchKey) -> &'static str {
+    match key {
+        MatchKey::Email(_) => "email",
+        MatchKey::Phone(_) => "phone",
+        MatchKey::ExternalId { .. } => "external_id",
+    }
+}
+
+#[async_trait]
+impl Connector for Audited {
+    fn app(&self) -> &str {
+        self.inner.app()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn list_changed(
+        &self,
+        kind: EntityKind,
+        cursor: Option<&str>,
+    ) -> Result<ChangePage, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.list_changed(kind, cursor).await;
+        self.record("GET", format!("/{kind}?changed"), t, &r).await;
+        r
+    }
+
+    async fn list_all(
+        &self,
+        kind: EntityKind,
+        cursor: Option<&str>,
+    ) -> Result<ChangePage, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.list_all(kind, cursor).await;
+        self.record("GET", format!("/{kind}"), t, &r).await;
+        r
+    }
+
+    async fn get(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        parent_id: Option<&str>,
+    ) -> Result<Option<Record>, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.get(kind, id, parent_id).await;
+        self.record("GET", format!("/{kind}/{id}"), t, &r).await;
+        r
+    }
+
+    async fn find(
+        &self,
+        kind: EntityKind,
+        key: &MatchKey,
+    ) -> Result<Option<Record>, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.find(kind, key).await;
+        self.record("GET", format!("/{kind}?match={}", key_kind(key)), t, &r)
+            .await;
+        r
+    }
+
+    async fn create(
+        &self,
+        kind: EntityKind,
+        parent_id: Option<&str>,
+        fields: &Map<String, Value>,
+        idempotency_key: &str,
+    ) -> Result<Record, ConnectorError> {
+        let t = Instant::now();
+        let r = self
+            .inner
+            .create(kind, parent_id, fields, idempotency_key)
+            .await;
+        self.record("POST", format!("/{kind}"), t, &r).await;
+        r
+    }
+
+    async fn update(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        parent_id: Option<&str>,
+        fields: &Map<String, Value>,
+    ) -> Result<Record, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.update(kind, id, parent_id, fields).await;
+        self.record("PATCH", format!("/{kind}/{id}"), t, &r).await;
+        r
+    }
+
+    async fn delete(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        parent_id: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.delete(kind, id, parent_id).await;
+        self.record("DELETE", format!("/{kind}/{id}"), t, &r).await;
+        r
+    }
+
+    fn parse_webhook(
+        &self,
+        headers: &HashMap<String, String>,
+        body: &[u8],
+    ) -> Result<Vec<ChangeHint>, ConnectorError> {
+        self.inner.parse_webhook(headers, body)
+    }
+}

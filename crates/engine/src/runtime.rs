@@ -342,36 +342,33 @@ impl Engine {
                     continue;
                 };
                 for kind in &s.kinds {
-                    let mut cursor: Option<String> = None;
-                    let mut hints = Vec::new();
+                    let Some(mut hints) = self.scan(connector.as_ref(), *kind).await? else {
+                        continue;
+                    };
+                    // Linked records the app no longer lists were deleted while their webhook
+                    // was dropped: hint their deletion.
+                    let seen: std::collections::HashSet<String> =
+                        hints.iter().map(|h| h.id.clone()).collect();
+                    let mut page = crate::store::Page {
+                        limit: 1000,
+                        offset: 0,
+                    };
                     loop {
-                        let page = match connector.list_all(*kind, cursor.as_deref()).await {
-                            Ok(p) => p,
-                            Err(connectors::ConnectorError::Unsupported(_)) => break,
-                            Err(e) => return Err(e.into()),
-                        };
-                        for r in page.records {
-                            let snap_hint = ChangeHint {
-                                kind: r.kind,
-                                id: r.id.clone(),
-                                parent_id: r.parent_id.clone(),
-                                deleted: r.deleted,
-                                event_id: format!(
-                                    "reconcile:{}:{}:{}",
-                                    r.kind,
-                                    r.id,
-                                    r.updated_at
-                                        .map(|t| t.timestamp_micros())
-                                        .unwrap_or_default()
-                                ),
+                        let links = self.store.links_in(&conn, kind.as_str(), page).await?;
+                        for l in links.iter().filter(|l| !seen.contains(&l.external_id)) {
+                            hints.push(ChangeHint {
+                                kind: *kind,
+                                id: l.external_id.clone(),
+                                parent_id: None,
+                                deleted: true,
+                                event_id: format!("reconcile-missing:{kind}:{}", l.external_id),
                                 event_type: "reconcile".into(),
-                            };
-                            hints.push(snap_hint);
+                            });
                         }
-                        match page.next_cursor {
-                            Some(c) if !page.done => cursor = Some(c),
-                            _ => break,
+                        if links.len() < page.limit as usize {
+                            break;
                         }
+                        page.offset += page.limit;
                     }
                     total += hints.len();
                     self.ingest(&conn, &hints, EventSource::Reconcile).await?;
@@ -379,6 +376,45 @@ impl Engine {
             }
         }
         Ok(total)
+    }
+
+    /// Every record of a kind as change hints (one per version), or `None` when the app cannot
+    /// list that kind.
+    async fn scan(
+        &self,
+        connector: &dyn connectors::Connector,
+        kind: EntityKind,
+    ) -> Result<Option<Vec<ChangeHint>>, SyncError> {
+        let mut cursor: Option<String> = None;
+        let mut hints = Vec::new();
+        loop {
+            let page = match connector.list_all(kind, cursor.as_deref()).await {
+                Ok(p) => p,
+                Err(connectors::ConnectorError::Unsupported(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            for r in page.records {
+                hints.push(ChangeHint {
+                    kind: r.kind,
+                    event_id: format!(
+                        "reconcile:{}:{}:{}",
+                        r.kind,
+                        r.id,
+                        r.updated_at
+                            .map(|t| t.timestamp_micros())
+                            .unwrap_or_default()
+                    ),
+                    id: r.id,
+                    parent_id: r.parent_id,
+                    deleted: r.deleted,
+                    event_type: "reconcile".into(),
+                });
+            }
+            match page.next_cursor {
+                Some(c) if !page.done => cursor = Some(c),
+                _ => return Ok(Some(hints)),
+            }
+        }
     }
 
     /// The scheduler loop: only the holder of the `scheduler` lease polls and reconciles.

@@ -276,6 +276,39 @@ async fn two_way_contacts_backfill_change_echo_and_delete() {
     let stats = w.engine.store.queue_stats().await.expect("stats");
     assert_eq!(stats.dead, 0, "nothing in the dead-letter queue");
 
+    // A delete in the CRM whose webhook was dropped is caught by the reconcile.
+    let victim = crm_contacts(&w)
+        .await
+        .into_iter()
+        .find(|c| c["deleted_at"].is_null())
+        .expect("a live CRM contact");
+    let victim_email = victim["email"].as_str().unwrap_or_default().to_string();
+    let url = format!(
+        "{}/_sandbox/contacts/{}",
+        w.crm.base_url,
+        victim["id"].as_str().unwrap_or_default()
+    );
+    let r = reqwest::Client::new()
+        .delete(url)
+        .send()
+        .await
+        .expect("admin delete");
+    assert!(r.status().is_success());
+    w.engine.reconcile_once().await.expect("reconcile");
+    w.engine.run_until_idle().await.expect("jobs run");
+    let still_in_ghl = w
+        .ghl
+        .state
+        .store
+        .read()
+        .contacts
+        .values()
+        .any(|c| c.email.as_deref() == Some(victim_email.as_str()));
+    assert!(
+        !still_in_ghl,
+        "the reconcile propagated the delete of {victim_email}"
+    );
+
     // Every outbound call and every record change is in the audit, with no secret in it.
     let all = engine::store::CallFilter {
         page: engine::store::Page {

@@ -220,6 +220,15 @@ pub trait Store: Send + Sync {
         external_id: &str,
     ) -> Result<Option<Link>, StoreError>;
 
+    /// The links of one connection and kind, by external id (reconciles diff them against what
+    /// the app still holds, to find deletes whose webhook was dropped).
+    async fn links_in(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        page: Page,
+    ) -> Result<Vec<Link>, StoreError>;
+
     /// Removes a link; true when one existed.
     async fn remove_link(
         &self,

@@ -6,6 +6,7 @@
 //! the caller's retry re-reads and finds the winner's identity. A new identity's keys are
 //! therefore inserted without `ON CONFLICT`, so a race can never split one person in two.
 
+use crate::store::Page;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -244,6 +245,27 @@ impl PostgresStore {
         .await
         .map_err(db("find link"))?;
         row.as_ref().map(link_from_row).transpose()
+    }
+
+    pub(super) async fn links_in_impl(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        page: Page,
+    ) -> Result<Vec<Link>, StoreError> {
+        let (limit, offset) = page.sql();
+        let rows = sqlx::query(
+            "SELECT identity_id, connection_id, kind, external_id FROM links \
+             WHERE connection_id = $1 AND kind = $2 ORDER BY external_id LIMIT $3 OFFSET $4",
+        )
+        .bind(connection_id)
+        .bind(kind)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list links"))?;
+        rows.iter().map(link_from_row).collect()
     }
 
     pub(super) async fn remove_link_impl(

@@ -245,6 +245,15 @@ impl Store for PostgresStore {
         self.find_link_impl(connection_id, kind, external_id).await
     }
 
+    async fn links_in(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        page: Page,
+    ) -> Result<Vec<Link>, StoreError> {
+        self.links_in_impl(connection_id, kind, page).await
+    }
+
     async fn remove_link(
         &self,
         connection_id: &str,

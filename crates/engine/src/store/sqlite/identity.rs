@@ -2,6 +2,7 @@
 //! resolution runs under `BEGIN IMMEDIATE`, so two sides resolving the same person serialize and
 //! the second finds what the first created.
 
+use crate::store::Page;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
@@ -243,6 +244,27 @@ impl SqliteStore {
         .await
         .map_err(db("find link"))?;
         row.as_ref().map(link_from_row).transpose()
+    }
+
+    pub(super) async fn links_in_impl(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        page: Page,
+    ) -> Result<Vec<Link>, StoreError> {
+        let (limit, offset) = page.sql();
+        let rows = sqlx::query(
+            "SELECT identity_id, connection_id, kind, external_id FROM links \
+             WHERE connection_id = ?1 AND kind = ?2 ORDER BY external_id LIMIT ?3 OFFSET ?4",
+        )
+        .bind(connection_id)
+        .bind(kind)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db("list links"))?;
+        rows.iter().map(link_from_row).collect()
     }
 
     pub(super) async fn remove_link_impl(

@@ -1,6 +1,7 @@
 //! The `ghl-bridge` binary.
 
 mod demo;
+mod run_cmd;
 mod sandbox_cmd;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Command {
         #[command(subcommand)]
         app: sandbox_cmd::SandboxApp,
     },
+    /// Run a project: sync its connections until Ctrl-C/SIGTERM (`--once`: one pass, then exit).
+    Run(run_cmd::RunArgs),
 }
 
 fn init_logging() {
@@ -40,6 +43,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Sandbox { app } => sandbox_cmd::run(app).await,
+        Command::Run(args) => run_cmd::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

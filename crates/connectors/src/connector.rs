@@ -103,6 +103,13 @@ pub trait Connector: Send + Sync {
     /// What the app can do.
     fn capabilities(&self) -> Capabilities;
 
+    /// What is left of the app's rate budget, for scheduling: the engine holds back work that
+    /// can wait (reconciles, backfill jobs) while it runs low, so real-time work keeps its
+    /// room. `None` (the default) when the connector does not track one; nothing is held back.
+    fn budget(&self) -> Option<crate::budget::Budget> {
+        None
+    }
+
     /// Records changed after `cursor` (None: from the beginning), oldest change first, one page.
     /// The cursor is opaque to the engine: persist `next_cursor` as given. A kind the app cannot
     /// list by change answers `Unsupported` (GHL's tasks and notes); the engine then relies on
@@ -134,6 +141,21 @@ pub trait Connector: Send + Sync {
         kind: EntityKind,
         key: &MatchKey,
     ) -> Result<Option<Record>, ConnectorError>;
+
+    /// One contact's tasks, notes or appointments (live ones), for flows that act on "the
+    /// contact's tasks" (`fetch_related`, `complete_task` by title). An app that cannot list
+    /// records per contact answers `Unsupported`; the engine then scans `list_all`.
+    async fn children(
+        &self,
+        kind: EntityKind,
+        contact_id: &str,
+    ) -> Result<Vec<Record>, ConnectorError> {
+        let _ = contact_id;
+        Err(ConnectorError::Unsupported(format!(
+            "{}: listing one contact's {kind} records",
+            self.app()
+        )))
+    }
 
     /// Creates a record. `idempotency_key` is stable across retries of the same logical create,
     /// so a retried create never makes two records. A connector whose app takes no such key

@@ -98,6 +98,12 @@ impl Connector for Audited {
         self.inner.capabilities()
     }
 
+    /// Not a call (no audit record): the wrapped connector's pacer state, which the scheduler
+    /// and the workers must see through the wrapper.
+    fn budget(&self) -> Option<connectors::Budget> {
+        self.inner.budget()
+    }
+
     async fn list_changed(
         &self,
         kind: EntityKind,
@@ -140,6 +146,18 @@ impl Connector for Audited {
         let t = Instant::now();
         let r = self.inner.find(kind, key).await;
         self.record("GET", format!("/{kind}?match={}", key_kind(key)), t, &r)
+            .await;
+        r
+    }
+
+    async fn children(
+        &self,
+        kind: EntityKind,
+        contact_id: &str,
+    ) -> Result<Vec<Record>, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.children(kind, contact_id).await;
+        self.record("GET", format!("/contact/{contact_id}/{kind}"), t, &r)
             .await;
         r
     }

@@ -4,8 +4,11 @@
 //! last synced snapshot, write through a connector) → link + snapshot + audit + job completion in
 //! one transaction.
 
+pub mod actions;
 pub mod audit;
+pub mod connections;
 pub mod flow;
+pub mod pacing;
 pub mod runtime;
 pub mod store;
 pub mod sync;

@@ -12,9 +12,10 @@ use connectors::{ChangeHint, EntityKind};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::flow::{Flow, FlowBody, SyncDirection};
+use crate::actions::{ActionJob, ActionPayload, HintEvent, Origin};
+use crate::flow::{Flow, FlowBody, SyncDirection, Trigger};
 use crate::store::{
-    EventSource, EventWithJobs, FailOutcome, Job, NewEvent, NewJob, Store, StoreError,
+    EventSource, EventWithJobs, FailOutcome, Job, NewEvent, NewJob, Priority, Store, StoreError,
 };
 use crate::sync::{Connectors, RecordRef, SyncError, SyncJob};
 
@@ -38,6 +39,9 @@ pub struct EngineOptions {
     /// First retry delay; doubles per attempt up to `retry_cap`.
     pub retry_base: Duration,
     pub retry_cap: Duration,
+    /// When a connection's rate budget is too low for reconciles and backfill jobs (see
+    /// [`crate::pacing`]).
+    pub budget: crate::pacing::BudgetPolicy,
 }
 
 impl Default for EngineOptions {
@@ -52,6 +56,7 @@ impl Default for EngineOptions {
             reconcile_every: Duration::from_secs(3600),
             retry_base: Duration::from_secs(2),
             retry_cap: Duration::from_secs(600),
+            budget: crate::pacing::BudgetPolicy::default(),
         }
     }
 }
@@ -73,8 +78,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// The flows a change of `kind` on `connection` starts.
-    fn flows_for(&self, connection: &str, kind: EntityKind) -> Vec<&Flow> {
+    /// The flows a change hint on `connection` starts: syncs of its kind, and actions flows
+    /// whose event trigger matches its connection, kind and event (see `actions::trigger` for how
+    /// app event names are read; reconciles start no actions flow).
+    fn flows_for(&self, connection: &str, hint: &ChangeHint, source: EventSource) -> Vec<&Flow> {
+        let kind = hint.kind;
+        let event = match source {
+            EventSource::Reconcile => HintEvent::Reconcile,
+            _ => HintEvent::classify(&hint.event_type, hint.deleted),
+        };
         self.flows
             .iter()
             .filter(|f| f.enabled)
@@ -84,9 +96,22 @@ impl Engine {
                         && (s.source == connection
                             || (s.direction == SyncDirection::TwoWay && s.target == connection))
                 }
-                FlowBody::Actions(_) => false,
+                FlowBody::Actions(_) => match &f.trigger {
+                    Trigger::Event {
+                        connection: c,
+                        kind: k,
+                        event: e,
+                        ..
+                    } => c == connection && *k == kind && event.fires(*e),
+                    _ => false,
+                },
             })
             .collect()
+    }
+
+    /// How long the scheduler lease lasts: three ticks, so one slow tick does not lose it.
+    pub(crate) fn scheduler_ttl(&self) -> Duration {
+        self.options.poll_every.max(Duration::from_secs(2)) * 3
     }
 
     /// Records change hints (from a verified webhook, a poll or a person) as events with their
@@ -109,10 +134,21 @@ impl Engine {
                     deleted: h.deleted,
                 };
                 let jobs = self
-                    .flows_for(connection, h.kind)
+                    .flows_for(connection, h, source)
                     .into_iter()
                     .map(|f| NewJob {
-                        payload: json!(r),
+                        payload: match &f.body {
+                            FlowBody::Sync(_) => json!(r),
+                            FlowBody::Actions(_) => ActionPayload {
+                                record: Some(r.clone()),
+                                origin: Origin::Event {
+                                    event: HintEvent::classify(&h.event_type, h.deleted),
+                                },
+                            }
+                            .to_json(),
+                        },
+                        // Webhooks and people first, then polls, then reconciles (backfills).
+                        priority: Priority::for_source(source),
                         ..NewJob::new(f.name.clone(), r.entity_key())
                     })
                     .collect();
@@ -152,40 +188,139 @@ impl Engine {
     }
 
     /// Runs one job to its end (complete or fail); its outbound calls are audited under its id.
+    /// The lease is extended every third of its length while the job runs, so a job slower than
+    /// its lease (a paced or retried call) is never claimed by a second worker meanwhile.
     async fn execute(&self, worker: &str, job: Job) -> Result<(), StoreError> {
         let id = job.id;
-        crate::audit::CURRENT_JOB
-            .scope(Some(id), self.execute_job(worker, job))
-            .await
+        let work = crate::audit::CURRENT_JOB.scope(Some(id), self.execute_job(worker, job));
+        tokio::pin!(work);
+        let every = (self.options.lease / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tokio::time::sleep(every) => {
+                    if let Err(e) = self.store.extend_lease(id, worker, self.options.lease).await {
+                        tracing::warn!(job = %id, error = %e, "could not extend the lease of a running job");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs a batch claimed at `claimed`. A job still waiting in the batch after a third of its
+    /// lease has its lease extended before it starts, and is skipped when another worker has
+    /// meanwhile reclaimed it (its lease ran out while earlier jobs of the batch ran). Returns
+    /// the jobs run and the first store error (the batch goes on after one). With `pace`, a
+    /// backfill job is handed back instead while its connections' budget is low (checked right
+    /// before it would start, see [`crate::pacing`]).
+    async fn execute_batch(
+        &self,
+        worker: &str,
+        jobs: Vec<Job>,
+        claimed: tokio::time::Instant,
+        pace: bool,
+    ) -> (usize, Option<StoreError>) {
+        let (mut ran, mut first_error) = (0, None);
+        for job in jobs {
+            if claimed.elapsed() >= self.options.lease / 3 {
+                match self
+                    .store
+                    .extend_lease(job.id, worker, self.options.lease)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(StoreError::LeaseLost { .. }) => continue,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        continue;
+                    }
+                }
+            }
+            if pace && self.hold_back(worker, &job).await {
+                continue;
+            }
+            ran += 1;
+            if let Err(e) = self.execute(worker, job).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        (ran, first_error)
     }
 
     async fn execute_job(&self, worker: &str, job: Job) -> Result<(), StoreError> {
         let flow = self.flows.iter().find(|f| f.name == job.flow_id);
-        let result = match (
-            flow,
-            serde_json::from_value::<RecordRef>(job.payload.clone()),
-        ) {
-            (Some(flow), Ok(r)) => match &flow.body {
-                FlowBody::Sync(spec) => {
-                    let sj = SyncJob {
-                        flow_id: &flow.name,
-                        spec,
-                        store: self.store.as_ref(),
-                        connectors: &self.connectors,
-                        job_id: Some(job.id),
-                    };
-                    sj.run(&r).await
+        let result = match flow.map(|f| (f, &f.body)) {
+            Some((flow, FlowBody::Sync(spec))) => {
+                match serde_json::from_value::<RecordRef>(job.payload.clone()) {
+                    Ok(r) => {
+                        let sj = SyncJob {
+                            flow_id: &flow.name,
+                            spec,
+                            store: self.store.as_ref(),
+                            connectors: &self.connectors,
+                            job_id: Some(job.id),
+                            lock: Some(crate::sync::IdentityLock {
+                                holder: worker,
+                                ttl: self.options.lease,
+                                taken: std::sync::Mutex::new(None),
+                            }),
+                        };
+                        let result = sj.run(&r).await;
+                        let taken = sj
+                            .lock
+                            .as_ref()
+                            .and_then(|l| l.taken.lock().ok().and_then(|mut t| t.take()));
+                        (result, taken)
+                    }
+                    Err(e) => (
+                        Err(SyncError::Permanent(format!("unreadable job payload: {e}"))),
+                        None,
+                    ),
                 }
-                FlowBody::Actions(_) => Err(SyncError::Permanent(
-                    "action flows are not run by this worker yet".into(),
-                )),
-            },
-            (None, _) => Err(SyncError::Permanent(format!(
-                "flow `{}` is not loaded",
-                job.flow_id
-            ))),
-            (_, Err(e)) => Err(SyncError::Permanent(format!("unreadable job payload: {e}"))),
+            }
+            Some((flow, FlowBody::Actions(_))) => {
+                let aj = ActionJob {
+                    flow,
+                    store: self.store.as_ref(),
+                    connectors: &self.connectors,
+                    job_id: Some(job.id),
+                };
+                (crate::actions::run_job(&aj, &job.payload).await, None)
+            }
+            None => (
+                Err(SyncError::Permanent(format!(
+                    "flow `{}` is not loaded",
+                    job.flow_id
+                ))),
+                None,
+            ),
         };
+        let (result, lock) = result;
+        let outcome = self.finish(worker, &job, result).await;
+        if let Some(name) = lock {
+            if let Err(e) = self.store.release_lead(&name, worker).await {
+                tracing::warn!(error = %e, lock = %name, "could not release an identity lock; it expires with its lease");
+            }
+        }
+        outcome
+    }
+
+    /// Records a job's outcome: complete with its commit, hand it back when its identity is busy,
+    /// or fail it with backoff.
+    async fn finish(
+        &self,
+        worker: &str,
+        job: &Job,
+        result: Result<crate::store::Commit, SyncError>,
+    ) -> Result<(), StoreError> {
+        if let Err(SyncError::Busy(identity)) = &result {
+            tracing::debug!(job = %job.id, %identity, "identity busy; handing the job back briefly");
+            let until = chrono::Utc::now() + chrono::Duration::milliseconds(50);
+            return match self.store.postpone(job.id, worker, until).await {
+                Ok(_) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+                Err(e) => Err(e),
+            };
+        }
         match result {
             Ok(commit) => match self.store.complete(job.id, worker, commit).await {
                 Ok(()) | Err(StoreError::LeaseLost { .. }) => Ok(()),
@@ -216,6 +351,7 @@ impl Engine {
         let worker = format!("{}-inline", self.options.process_id);
         let mut ran = 0;
         loop {
+            let claimed = tokio::time::Instant::now();
             let jobs = self
                 .store
                 .claim(&worker, self.options.claim_batch, self.options.lease)
@@ -223,9 +359,10 @@ impl Engine {
             if jobs.is_empty() {
                 return Ok(ran);
             }
-            for job in jobs {
-                ran += 1;
-                self.execute(&worker, job).await?;
+            let (n, error) = self.execute_batch(&worker, jobs, claimed, false).await;
+            ran += n;
+            if let Some(e) = error {
+                return Err(e);
             }
         }
     }
@@ -234,6 +371,7 @@ impl Engine {
     pub async fn run_worker(self: Arc<Self>, index: usize, mut stop: watch::Receiver<bool>) {
         let worker = format!("{}-w{index}", self.options.process_id);
         while !*stop.borrow() {
+            let claimed = tokio::time::Instant::now();
             let jobs = match self
                 .store
                 .claim(&worker, self.options.claim_batch, self.options.lease)
@@ -252,9 +390,16 @@ impl Engine {
                 }
                 continue;
             }
-            for job in jobs {
-                if let Err(e) = self.execute(&worker, job).await {
-                    tracing::warn!(error = %e, "recording a job outcome failed; its lease will expire and it will run again");
+            let (ran, error) = self.execute_batch(&worker, jobs, claimed, true).await;
+            if let Some(e) = error {
+                tracing::warn!(error = %e, "recording a job outcome failed; its lease will expire and it will run again");
+            }
+            if ran == 0 {
+                // Everything claimed was handed back (budget low): pause like an idle worker
+                // instead of spinning through the held-back backlog.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.options.idle_wait) => {}
+                    _ = stop.changed() => {}
                 }
             }
         }
@@ -330,6 +475,14 @@ impl Engine {
     /// (deleted while a webhook was dropped) get a delete hint; records never linked get a change
     /// hint. Returns the number of hints ingested.
     pub async fn reconcile_once(&self) -> Result<usize, SyncError> {
+        self.reconcile_only(None).await
+    }
+
+    /// [`Self::reconcile_once`] for the connections in `only` (every one when `None`).
+    pub(crate) async fn reconcile_only(
+        &self,
+        only: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<usize, SyncError> {
         let mut total = 0;
         for f in self.flows.iter().filter(|f| f.enabled) {
             let FlowBody::Sync(s) = &f.body else { continue };
@@ -341,6 +494,9 @@ impl Engine {
                 let Some(connector) = self.connectors.get(&conn) else {
                     continue;
                 };
+                if only.is_some_and(|o| !o.contains(&conn)) {
+                    continue;
+                }
                 for kind in &s.kinds {
                     let Some(mut hints) = self.scan(connector.as_ref(), *kind).await? else {
                         continue;
@@ -420,21 +576,31 @@ impl Engine {
     /// The scheduler loop: only the holder of the `scheduler` lease polls and reconciles.
     pub async fn run_scheduler(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let holder = self.options.process_id.clone();
-        let ttl = self.options.poll_every.max(Duration::from_secs(2)) * 3;
+        let ttl = self.scheduler_ttl();
         let mut last_reconcile: Option<tokio::time::Instant> = None;
+        // Connections due for a reconcile that did not get it yet (put off while their rate
+        // budget is low; tried again every tick).
+        let mut owed = std::collections::BTreeSet::new();
         while !*stop.borrow() {
             match self.store.try_lead("scheduler", &holder, ttl).await {
                 Ok(true) => {
+                    if let Err(e) = self.fire_due_schedules(Utc::now()).await {
+                        tracing::warn!(error = %e, "firing schedules failed");
+                    }
                     if let Err(e) = self.poll_once().await {
                         tracing::warn!(error = %e, "poll failed");
                     }
                     let due =
                         last_reconcile.is_none_or(|t| t.elapsed() >= self.options.reconcile_every);
                     if due {
-                        if let Err(e) = self.reconcile_once().await {
-                            tracing::warn!(error = %e, "reconcile failed");
-                        }
+                        owed = self.reconciled_connections();
                         last_reconcile = Some(tokio::time::Instant::now());
+                    }
+                    if !owed.is_empty() {
+                        if let Err(e) = self.reconcile_within_budget(&mut owed).await {
+                            tracing::warn!(error = %e, "reconcile failed");
+                            owed.clear();
+                        }
                     }
                 }
                 Ok(false) => {}

@@ -37,9 +37,30 @@ struct State {
     interval: Duration,
     daily_max: u64,
     daily_remaining: u64,
+    /// The UTC day `daily_remaining` counts down (GHL's daily budget turns at midnight UTC).
+    daily_day: i64,
+    /// An answer of that day has told GHL's own count.
+    daily_heard: bool,
     /// When each request we let through (or a request of someone else we inferred) started.
     sent: VecDeque<Instant>,
     paused_until: Option<Instant>,
+}
+
+/// Days since the Unix epoch, UTC.
+fn utc_day() -> i64 {
+    chrono::Utc::now().timestamp().div_euclid(86_400)
+}
+
+impl State {
+    /// At midnight UTC the daily budget is whole again; until an answer says otherwise.
+    fn turn_day(&mut self) {
+        let today = utc_day();
+        if today != self.daily_day {
+            self.daily_day = today;
+            self.daily_remaining = self.daily_max;
+            self.daily_heard = false;
+        }
+    }
 }
 
 /// Paces the requests of one (app, location) pair. Share one `Pacer` (in an `Arc`) between every
@@ -64,6 +85,8 @@ impl Pacer {
                 interval: DEFAULT_INTERVAL,
                 daily_max: DEFAULT_DAILY,
                 daily_remaining: DEFAULT_DAILY,
+                daily_day: utc_day(),
+                daily_heard: false,
                 sent: VecDeque::new(),
                 paused_until: None,
             }),
@@ -92,6 +115,7 @@ impl Pacer {
             let wait = {
                 let mut s = self.state.lock();
                 let now = Instant::now();
+                s.turn_day();
                 if s.daily_remaining == 0 {
                     let secs = 86_400 - chrono::Utc::now().timestamp().rem_euclid(86_400) as u64;
                     return Err(GhlError::RateLimited {
@@ -146,8 +170,17 @@ impl Pacer {
         if let Some(d) = num("x-ratelimit-limit-daily") {
             s.daily_max = d;
         }
+        s.turn_day();
         if let Some(d) = num("x-ratelimit-daily-remaining") {
-            s.daily_remaining = s.daily_remaining.min(d);
+            // GHL's count is the truth. Within a day answers may arrive out of order, so the
+            // lowest count wins once one is known; the first answer of a day is taken as it is
+            // (also when it is higher than our default guess).
+            s.daily_remaining = if s.daily_heard {
+                s.daily_remaining.min(d)
+            } else {
+                d
+            };
+            s.daily_heard = true;
         }
         if let Some(remaining) = num("x-ratelimit-remaining") {
             // GHL's window holds (max - remaining) requests; if ours holds fewer, someone else
@@ -225,6 +258,35 @@ mod tests {
             "the sixth waits for the window"
         );
         assert_eq!(p.budget().daily_remaining, 894);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_daily_budget_follows_ghl_and_turns_with_the_day() {
+        let p = Pacer::new();
+        let mut h = headers(100, 100, 10_000);
+        h.insert("x-ratelimit-limit-daily", HeaderValue::from(1_000_000u64));
+        h.insert("x-ratelimit-daily-remaining", HeaderValue::from(999_000u64));
+        p.observe(&h, 200, None);
+        assert_eq!(
+            (p.budget().daily_max, p.budget().daily_remaining),
+            (1_000_000, 999_000),
+            "a budget above the default guess is taken as GHL tells it"
+        );
+        h.insert("x-ratelimit-daily-remaining", HeaderValue::from(998_000u64));
+        p.observe(&h, 200, None);
+        h.insert("x-ratelimit-daily-remaining", HeaderValue::from(998_500u64));
+        p.observe(&h, 200, None);
+        assert_eq!(
+            p.budget().daily_remaining,
+            998_000,
+            "an older answer arriving late"
+        );
+        // Spent by the end of a day: refused until the day turns, then whole again.
+        p.state.lock().daily_remaining = 0;
+        assert!(p.acquire().await.is_err());
+        p.state.lock().daily_day -= 1;
+        p.acquire().await.unwrap();
+        assert_eq!(p.budget().daily_remaining, 999_999);
     }
 
     #[tokio::test(start_paused = true)]

@@ -358,6 +358,12 @@ impl Connector for GhlConnector {
         "ghl"
     }
 
+    /// The client's pacer's view: the location's burst window and daily budget as GHL's
+    /// `X-RateLimit-*` headers last announced them, less what was sent since.
+    fn budget(&self) -> Option<crate::budget::Budget> {
+        Some(self.client.budget().into())
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kinds: EntityKind::ALL.to_vec(),
@@ -449,6 +455,16 @@ impl Connector for GhlConnector {
             EntityKind::Contact => self.find_contact(key).await,
             _ => Err(unsupported("find", kind)),
         }
+    }
+
+    async fn children(
+        &self,
+        kind: EntityKind,
+        contact_id: &str,
+    ) -> Result<Vec<Record>, ConnectorError> {
+        // The inherent method (listing.rs) does the work; this makes it reachable through
+        // `dyn Connector`.
+        GhlConnector::children(self, kind, contact_id).await
     }
 
     async fn create(

@@ -374,6 +374,16 @@ impl Connector for YourAppConnector {
         })
     }
 
+    async fn children(
+        &self,
+        kind: EntityKind,
+        contact_id: &str,
+    ) -> Result<Vec<Record>, ConnectorError> {
+        // The inherent method (listing.rs) does the work; this makes it reachable through
+        // `dyn Connector`.
+        YourAppConnector::children(self, kind, contact_id).await
+    }
+
     async fn create(
         &self,
         kind: EntityKind,

@@ -5,16 +5,17 @@
 //! source field, a value not in a `value_map`, an unparsable date, a template variable the
 //! record lacks), so a person can fix the mapping before real data flows.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use connectors::{EntityKind, Record};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::filter::{lookup, text_of};
+use super::eval::{
+    action_context, edit_tags, related_fields, render, render_fields, render_tags, tags_of,
+};
+use super::filter::text_of;
 use super::mapping::{Direction, MapWarning};
-use super::model::{Action, FieldValue, Flow, FlowBody, SyncDirection, Trigger};
-use super::template::{context, Template};
-use super::values::to_rfc3339;
+use super::model::{Action, Flow, FlowBody, SyncDirection, Trigger};
 
 /// How to run a dry run.
 #[derive(Debug, Clone, Copy)]
@@ -148,8 +149,7 @@ pub fn dry_run_with(
 }
 
 fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: DateTime<Utc>) {
-    let mut ctx = context(&sample.fields);
-    ctx.insert("now".into(), Value::String(to_rfc3339(now)));
+    let mut ctx = action_context(&sample.fields, now);
     let mut after = sample.fields.clone();
     for action in actions {
         let mut plan = PlannedAction {
@@ -178,11 +178,7 @@ fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: Date
                 items,
             } => {
                 for item in items {
-                    let mut fields = render_fields(run, &ctx, item.fields.iter());
-                    if let Some(due) = item.due {
-                        let at = now + Duration::seconds(due.seconds);
-                        fields.insert("due_at".into(), Value::String(to_rfc3339(at)));
-                    }
+                    let fields = related_fields(&mut run.warnings, &ctx, item, now);
                     let title = fields
                         .get("title")
                         .or_else(|| fields.get("body"))
@@ -206,7 +202,7 @@ fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: Date
                 kind,
                 set,
             } => {
-                let fields = render_fields(run, &ctx, set.iter());
+                let fields = render_fields(&mut run.warnings, &ctx, set.iter());
                 after.extend(fields.clone());
                 plan.connection = connection.clone();
                 plan.summary = format!(
@@ -220,7 +216,7 @@ fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: Date
                 plan.summary = match title {
                     Some(t) => format!(
                         "complete the contact's open tasks titled `{}`",
-                        render(run, &ctx, "title", t)
+                        render(&mut run.warnings, &ctx, "title", t)
                     ),
                     None => {
                         after.insert("completed".into(), Value::Bool(true));
@@ -229,23 +225,9 @@ fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: Date
                 };
             }
             Action::AddTags { connection, tags } | Action::RemoveTags { connection, tags } => {
-                let names: Vec<String> =
-                    tags.iter().map(|t| render(run, &ctx, "tags", t)).collect();
+                let names = render_tags(&mut run.warnings, &ctx, tags);
                 let adding = matches!(action, Action::AddTags { .. });
-                let mut current: Vec<String> = lookup(&after, "tags")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().map(text_of).collect())
-                    .unwrap_or_default();
-                for n in &names {
-                    let has = current.iter().position(|c| c.eq_ignore_ascii_case(n));
-                    match (adding, has) {
-                        (true, None) => current.push(n.clone()),
-                        (false, Some(i)) => {
-                            current.remove(i);
-                        }
-                        _ => {}
-                    }
-                }
+                let current = edit_tags(&tags_of(&after), &names, adding);
                 after.insert("tags".into(), Value::from(current));
                 plan.connection = connection.clone();
                 plan.summary = format!(
@@ -256,7 +238,7 @@ fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: Date
                 plan.fields.insert("tags".into(), Value::from(names));
             }
             Action::AddNote { connection, body } => {
-                let text = render(run, &ctx, "body", body);
+                let text = render(&mut run.warnings, &ctx, "body", body);
                 plan.connection = connection.clone();
                 plan.summary = "add a note to the contact".into();
                 plan.fields.insert("body".into(), Value::String(text));
@@ -280,39 +262,4 @@ fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: Date
         run.actions.push(plan);
     }
     run.after = after;
-}
-
-fn render(run: &mut DryRun, ctx: &Map<String, Value>, field: &str, t: &Template) -> String {
-    for var in t.missing_in(ctx) {
-        run.warnings.push(MapWarning {
-            field: field.to_owned(),
-            message: format!("the template uses `{var}`, which the record does not have; it renders as empty text"),
-        });
-    }
-    match t.render(ctx) {
-        Ok(s) => s,
-        Err(e) => {
-            run.warnings.push(MapWarning {
-                field: field.to_owned(),
-                message: format!("the template failed: {e}"),
-            });
-            String::new()
-        }
-    }
-}
-
-fn render_fields<'a>(
-    run: &mut DryRun,
-    ctx: &Map<String, Value>,
-    fields: impl Iterator<Item = (&'a String, &'a FieldValue)>,
-) -> Map<String, Value> {
-    fields
-        .map(|(name, v)| {
-            let value = match v {
-                FieldValue::Constant(c) => c.clone(),
-                FieldValue::Template(t) => Value::String(render(run, ctx, name, t)),
-            };
-            (name.clone(), value)
-        })
-        .collect()
 }

@@ -22,6 +22,7 @@ mod actions;
 mod decode;
 mod diag;
 mod dry_run;
+mod eval;
 mod filter;
 mod mapping;
 mod model;
@@ -37,6 +38,11 @@ mod yaml;
 
 pub use diag::{did_you_mean, Diagnostic, FlowError};
 pub use dry_run::{dry_run, dry_run_with, DryRun, DryRunError, DryRunOptions, PlannedAction};
+pub use eval::{
+    action_context, edit_tags, record_value, related_fields, render, render_fields, render_tags,
+    tags_of,
+};
+pub(crate) use filter::text_of;
 pub use filter::{lookup, Condition, Filter, Op};
 pub use mapping::{
     AsFields, Direction, MapOutput, MapWarning, Mapping, Rule, RuleDirection, RuleSource,

@@ -8,12 +8,24 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::SqlSafeStr;
 
 /// `(version, description, sql)` of the SQLite migrations, in order.
-const SQLITE: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        "job_priority",
+        include_str!("migrations/sqlite/0002_job_priority.sql"),
+    ),
+];
 
 /// `(version, description, sql)` of the PostgreSQL migrations, in order.
-const POSTGRES: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("migrations/postgres/0001_init.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "job_priority",
+        include_str!("migrations/postgres/0002_job_priority.sql"),
+    ),
+];
 
 fn build(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(

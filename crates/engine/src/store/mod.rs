@@ -123,12 +123,14 @@ pub trait Store: Send + Sync {
     // ----- jobs ---------------------------------------------------------------------------------
 
     /// Enqueues a job, or merges it into the pending job of the same `(flow_id, entity_key)`
-    /// (earliest `run_at` wins, newest payload wins, event ids merge, `coalesced` counts), so a
-    /// burst of webhooks for one contact becomes one run.
+    /// (earliest `run_at` wins, highest `priority` wins, newest payload wins, event ids merge,
+    /// `coalesced` counts), so a burst of webhooks for one contact becomes one run, and a webhook
+    /// for a contact whose backfill job is still queued makes that job real-time work.
     async fn enqueue(&self, job: NewJob) -> Result<Enqueued, StoreError>;
 
-    /// Leases up to `max` due jobs to `worker_id` for `lease_ttl`, oldest `run_at` first. Never
-    /// leases two jobs of one `(flow_id, entity_key)` at once. Jobs whose lease expired (a crashed
+    /// Leases up to `max` due jobs to `worker_id` for `lease_ttl`: highest `priority` first, then
+    /// oldest `run_at` (then lowest id), so real-time work overtakes any backlog of backfill work.
+    /// Never leases two jobs of one `(flow_id, entity_key)` at once. Jobs whose lease expired (a crashed
     /// worker) are claimable again; the expiry counts as a failed attempt, and a job that reaches
     /// its `max_attempts` that way goes to the dead-letter queue instead. `worker_id` must be
     /// unique per worker loop: it is what proves lease ownership.
@@ -172,6 +174,18 @@ pub trait Store: Send + Sync {
         error: &str,
         retry_after: Duration,
     ) -> Result<FailOutcome, StoreError>;
+
+    /// Hands a leased job back without running it: pending again at `until`, with the same
+    /// attempts and last error (nothing failed: e.g. the app's rate budget is low and this is
+    /// work that can wait). A job enqueued for the entity meanwhile is merged in (highest
+    /// priority, earliest run time: merged-in real-time work is not delayed). Returns the run
+    /// time it got. `LeaseLost` when the worker no longer holds the lease.
+    async fn postpone(
+        &self,
+        job_id: JobId,
+        worker_id: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, StoreError>;
 
     /// Reads one job.
     async fn job(&self, job_id: JobId) -> Result<Option<Job>, StoreError>;

@@ -140,6 +140,45 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 /// entity cannot grow a row without bound; `coalesced` still counts every merge.
 pub const MAX_EVENT_IDS_PER_JOB: usize = 100;
 
+/// How urgent a job is: `claim` hands out due jobs by priority (highest first), then oldest
+/// `run_at`, so real-time work never waits behind a backfill. Stored as an integer; any `i16` is
+/// allowed, the three named levels are what the engine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Priority(pub i16);
+
+impl Priority {
+    /// Someone is waiting for it: webhooks and manual triggers.
+    pub const REALTIME: Self = Self(10);
+    /// Found by an incremental poll: fresh, but nobody pushed it.
+    pub const POLL: Self = Self(5);
+    /// Bulk work (reconciles, backfills): runs when nothing more urgent is due, and is the work
+    /// held back when an app's rate budget runs low.
+    pub const BACKFILL: Self = Self(0);
+
+    /// The priority of work caused by an event from `source`.
+    pub fn for_source(source: EventSource) -> Self {
+        match source {
+            EventSource::Webhook | EventSource::Manual => Self::REALTIME,
+            EventSource::Poll => Self::POLL,
+            EventSource::Reconcile => Self::BACKFILL,
+        }
+    }
+}
+
+/// Jobs default to real time, so a caller that does not think about priority is never starved.
+impl Default for Priority {
+    fn default() -> Self {
+        Self::REALTIME
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Work to do for one entity in one flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewJob {
@@ -156,6 +195,10 @@ pub struct NewJob {
     pub run_at: Option<DateTime<Utc>>,
     /// Failures allowed before the dead-letter queue; `None` means [`DEFAULT_MAX_ATTEMPTS`].
     pub max_attempts: Option<u32>,
+    /// How urgent it is; when jobs coalesce the highest priority wins (a webhook merged into a
+    /// queued backfill job makes it real-time work).
+    #[serde(default)]
+    pub priority: Priority,
 }
 
 impl NewJob {
@@ -168,6 +211,7 @@ impl NewJob {
             event_ids: Vec::new(),
             run_at: None,
             max_attempts: None,
+            priority: Priority::default(),
         }
     }
 
@@ -257,6 +301,8 @@ pub struct Job {
     pub event_ids: Vec<EventId>,
     /// Earliest (next) run time.
     pub run_at: DateTime<Utc>,
+    /// How urgent it is (the highest of the jobs merged into it).
+    pub priority: Priority,
     /// Failed attempts so far (an expired lease counts as one).
     pub attempts: u32,
     /// Failures allowed before the dead-letter queue.

@@ -51,6 +51,10 @@ pub enum SyncError {
     /// May succeed later (app unavailable, parent not synced yet, rate limit).
     #[error("{0}")]
     Retry(String),
+    /// Another worker is syncing the same identity right now: try again shortly, without
+    /// counting an attempt.
+    #[error("identity {0} is being synced by another worker")]
+    Busy(IdentityId),
     /// Retrying the same data cannot help (refused data, unsupported operation).
     #[error("{0}")]
     Permanent(String),
@@ -86,12 +90,13 @@ fn fields_of(v: &Value) -> Map<String, Value> {
 }
 
 /// Values equal for sync purposes (null and absent are the same).
-fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+pub(crate) fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
     let norm = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
     norm(a) == norm(b)
 }
 
-fn diff_of(before: &Map<String, Value>, wanted: &Map<String, Value>) -> Vec<FieldDiff> {
+/// The fields of `wanted` that differ from `before`, as audit diffs.
+pub(crate) fn diff_of(before: &Map<String, Value>, wanted: &Map<String, Value>) -> Vec<FieldDiff> {
     wanted
         .iter()
         .filter(|(k, v)| !same(before.get(*k), Some(v)))
@@ -110,6 +115,25 @@ pub struct SyncJob<'a> {
     pub store: &'a dyn Store,
     pub connectors: &'a Connectors,
     pub job_id: Option<crate::store::JobId>,
+    /// When set, the job holds the identity's lock (a store lease named `identity:<id>`, held
+    /// by this worker) from reading to committing, so the two sides of one person are never
+    /// synced at once — otherwise a stale read on one side could overwrite a fresh edit.
+    pub lock: Option<IdentityLock<'a>>,
+}
+
+/// The lease a sync job holds on its identity while it reads, writes and commits.
+pub struct IdentityLock<'a> {
+    /// The worker holding it (unique per worker loop).
+    pub holder: &'a str,
+    /// How long the lock lives if the process dies holding it.
+    pub ttl: std::time::Duration,
+    /// The lock taken, to release after the commit.
+    pub taken: std::sync::Mutex<Option<String>>,
+}
+
+/// The store lease name of an identity's lock.
+pub fn identity_lock_name(identity: IdentityId) -> String {
+    format!("identity:{identity}")
 }
 
 impl SyncJob<'_> {
@@ -133,10 +157,22 @@ impl SyncJob<'_> {
             return Ok(Commit::default());
         };
         let this = self.connector(&r.connection)?;
-        let record = if r.deleted {
-            None
-        } else {
-            this.get(r.kind, &r.id, r.parent_id.as_deref()).await?
+        // A record already linked: lock its identity before reading it, so the read cannot go
+        // stale while the twin's job writes here.
+        if let Some(link) = self
+            .store
+            .find_link(&r.connection, r.kind.as_str(), &r.id)
+            .await?
+        {
+            self.lock_identity(link.identity_id).await?;
+        }
+        // A delete hint is re-checked like any other: a reconcile that raced a record's first
+        // sync, or a stale webhook, must not delete a live record's twin. Only a child that
+        // cannot be re-read (no contact id in the hint) is taken at its word.
+        let record = match this.get(r.kind, &r.id, r.parent_id.as_deref()).await {
+            Ok(rec) => rec,
+            Err(ConnectorError::Rejected(_) | ConnectorError::Unsupported(_)) if r.deleted => None,
+            Err(e) => return Err(e.into()),
         };
         match record {
             None => self.propagate_delete(r, other_conn).await,
@@ -146,6 +182,30 @@ impl SyncJob<'_> {
                     .await
             }
         }
+    }
+
+    /// Takes the identity's lock if this job runs with locking and does not hold it yet.
+    /// `Ok(true)` when it was taken just now, `Busy` when another worker holds it.
+    async fn lock_identity(&self, identity: IdentityId) -> Result<bool, SyncError> {
+        let Some(lock) = &self.lock else {
+            return Ok(false);
+        };
+        let name = identity_lock_name(identity);
+        if lock
+            .taken
+            .lock()
+            .map(|t| t.as_deref() == Some(name.as_str()))
+            .unwrap_or(false)
+        {
+            return Ok(false);
+        }
+        if !self.store.try_lead(&name, lock.holder, lock.ttl).await? {
+            return Err(SyncError::Busy(identity));
+        }
+        if let Ok(mut taken) = lock.taken.lock() {
+            *taken = Some(name);
+        }
+        Ok(true)
     }
 
     async fn propagate_delete(&self, r: &RecordRef, other_conn: &str) -> Result<Commit, SyncError> {
@@ -268,11 +328,16 @@ impl SyncJob<'_> {
         }
     }
 
-    /// Drops from `diff` the fields the other side changed too and wins under the conflict policy.
+    /// Drops from `wanted` the fields the other side changed since the last sync and that it
+    /// wins: every one this side did not change itself (`this_before`: this side's last synced
+    /// record, mapped like `wanted`; `None` on first sight, when everything counts as changed),
+    /// since writing this side's unchanged value would undo the other side's edit; and those
+    /// changed on both sides that the conflict policy gives to the other side.
     fn resolve_conflicts(
         &self,
         this_side: Side,
         rec: &Record,
+        this_before: Option<&Map<String, Value>>,
         other_now: &Record,
         other_snap: Option<&Map<String, Value>>,
         wanted: &mut Map<String, Value>,
@@ -293,13 +358,17 @@ impl SyncJob<'_> {
             if !other_changed {
                 continue;
             }
-            let other_wins = match &self.spec.conflict {
-                ConflictPolicy::LastWriterWins => match (rec.updated_at, other_now.updated_at) {
-                    (Some(a), Some(b)) => b > a,
-                    _ => false,
-                },
-                policy => policy.winner(&f) == Some(other_side),
-            };
+            let this_changed = this_before.is_none_or(|b| !same(b.get(&f), wanted.get(&f)));
+            let other_wins = !this_changed
+                || match &self.spec.conflict {
+                    ConflictPolicy::LastWriterWins => {
+                        match (rec.updated_at, other_now.updated_at) {
+                            (Some(a), Some(b)) => b > a,
+                            _ => false,
+                        }
+                    }
+                    policy => policy.winner(&f) == Some(other_side),
+                };
             if other_wins {
                 wanted.remove(&f);
             }
@@ -331,6 +400,20 @@ impl SyncJob<'_> {
             .resolve_identity(kind, &r.connection, &r.id, &key_strings)
             .await?
             .identity_id;
+        // First sight: the identity is known only now. If its lock is taken only now, the record
+        // was read before: read it again under the lock.
+        let rec = if self.lock_identity(identity).await? {
+            match self
+                .connector(&r.connection)?
+                .get(r.kind, &r.id, r.parent_id.as_deref())
+                .await?
+            {
+                Some(fresh) if !fresh.deleted => fresh,
+                _ => return Ok(commit), // gone meanwhile: its delete hint will follow
+            }
+        } else {
+            rec
+        };
         let this_hash = hash_fields(&rec.fields);
         let this_snap = self.store.snapshot(identity, &r.connection).await?;
         if this_snap.as_ref().is_some_and(|s| s.hash == this_hash) {
@@ -340,7 +423,25 @@ impl SyncJob<'_> {
             .mapping
             .get(&r.kind)
             .ok_or_else(|| SyncError::Permanent(format!("no mapping for {kind}")))?;
-        let mapped = mapping.apply(&rec, dir).fields;
+        let out = mapping.apply(&rec, dir);
+        let mut mapped = out.fields;
+        // What this side held at the last sync, mapped the same way: fields equal there are not
+        // this side's changes (see `resolve_conflicts`).
+        let this_before = this_snap
+            .as_ref()
+            .map(|s| mapping.apply(&fields_of(&s.fields), dir).fields);
+        // A field this side held at the last sync and holds no more was cleared there: clear it
+        // on the other side too (null), or the other side's value would come back. A field the
+        // mapping skipped with a warning is not a clear.
+        for k in this_before.iter().flat_map(|b| b.keys()) {
+            let skipped = out
+                .warnings
+                .iter()
+                .any(|w| w.field.split(", ").any(|f| f == k));
+            if !mapped.contains_key(k) && !skipped {
+                mapped.insert(k.clone(), Value::Null);
+            }
+        }
         let other = self.connector(other_conn)?.clone();
         let other_parent = self.other_parent(r, other_conn).await?;
         let other_link = self
@@ -368,7 +469,9 @@ impl SyncJob<'_> {
                 }
             }
         }
-        let (other_id, op, written) = match existing.filter(|e| !e.deleted) {
+        // `held`: the fields the other side's record has, before or after our write. Only those
+        // go into its snapshot, so a field it cannot hold is never taken for one it cleared.
+        let (other_id, op, written, held) = match existing.filter(|e| !e.deleted) {
             Some(current) => {
                 let baseline = other_snap.clone().unwrap_or_else(|| current.fields.clone());
                 let mut wanted: Map<String, Value> = mapped
@@ -378,23 +481,33 @@ impl SyncJob<'_> {
                     })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
-                self.resolve_conflicts(this_side, &rec, &current, other_snap.as_ref(), &mut wanted);
+                self.resolve_conflicts(
+                    this_side,
+                    &rec,
+                    this_before.as_ref(),
+                    &current,
+                    other_snap.as_ref(),
+                    &mut wanted,
+                );
                 wanted.retain(|k, v| !same(current.fields.get(k), Some(v)));
+                let mut held: Vec<String> = current.fields.keys().cloned().collect();
                 if !wanted.is_empty() {
                     let mut send = wanted.clone();
                     // Apps with optimistic concurrency (If-Match) get the version we just read.
                     if let Some(v) = current.fields.get("x.version") {
                         send.insert("x.version".into(), v.clone());
                     }
-                    other
+                    let after = other
                         .update(r.kind, &current.id, other_parent.as_deref(), &send)
                         .await?;
+                    held.extend(after.fields.into_iter().map(|(k, _)| k));
                 }
                 let diff = diff_of(&current.fields, &wanted);
                 (
                     current.id.clone(),
                     (!diff.is_empty()).then_some(ChangeOp::Update),
                     (wanted, diff),
+                    held,
                 )
             }
             None if other_link.is_some() => {
@@ -403,14 +516,21 @@ impl SyncJob<'_> {
             }
             None => {
                 let idem = format!("{}:{kind}:{}:{other_conn}", self.flow_id, identity);
+                let fields: Map<String, Value> = mapped
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 let created = other
-                    .create(r.kind, other_parent.as_deref(), &mapped, &idem)
+                    .create(r.kind, other_parent.as_deref(), &fields, &idem)
                     .await?;
-                let diff = diff_of(&Map::new(), &mapped);
+                let diff = diff_of(&Map::new(), &fields);
+                let held = created.fields.keys().cloned().collect();
                 (
                     created.id.clone(),
                     Some(ChangeOp::Create),
-                    (mapped.clone(), diff),
+                    (fields, diff),
+                    held,
                 )
             }
         };
@@ -433,9 +553,14 @@ impl SyncJob<'_> {
             fields: Value::Object(rec.fields.clone()),
             hash: this_hash,
         });
+        // The other side's snapshot takes what we wrote, and this side's values of the fields it
+        // did not take (a conflict it won): those then differ from its record, so its own job
+        // sends its winning values back here.
         let mut other_fields = other_snap.unwrap_or_default();
         for (k, v) in mapped.iter().chain(wrote.iter()) {
-            other_fields.insert(k.clone(), v.clone());
+            if other_fields.contains_key(k) || held.contains(k) {
+                other_fields.insert(k.clone(), v.clone());
+            }
         }
         let other_hash = hash_fields(&other_fields);
         commit.snapshots.push(SnapshotPut {

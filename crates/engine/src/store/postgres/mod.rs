@@ -5,6 +5,7 @@
 //! are retried from the start of the transaction, which then re-reads what the winner wrote.
 
 mod identity;
+mod lease;
 mod queue;
 mod records;
 
@@ -192,6 +193,15 @@ impl Store for PostgresStore {
             self.fail_impl(job_id, worker_id, error, retry_after)
         })
         .await
+    }
+
+    async fn postpone(
+        &self,
+        job_id: JobId,
+        worker_id: &str,
+        until: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        retry_races(true, || self.postpone_impl(job_id, worker_id, until)).await
     }
 
     async fn job(&self, job_id: JobId) -> Result<Option<Job>, StoreError> {

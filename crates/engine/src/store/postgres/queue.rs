@@ -16,12 +16,14 @@ use crate::store::{describe_job_state, micros, StoreError};
 macro_rules! job_cols {
     () => {
         "jobs.id, jobs.flow_id, jobs.entity_key, jobs.state, jobs.payload, jobs.event_ids, \
-         jobs.run_at, jobs.attempts, jobs.max_attempts, jobs.coalesced, jobs.lease_owner, \
-         jobs.lease_until, jobs.last_error, jobs.created_at, jobs.updated_at, jobs.finished_at"
+         jobs.run_at, jobs.priority, jobs.attempts, jobs.max_attempts, jobs.coalesced, \
+         jobs.lease_owner, jobs.lease_until, jobs.last_error, jobs.created_at, jobs.updated_at, \
+         jobs.finished_at"
     };
 }
+pub(super) use job_cols;
 
-fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
+pub(super) fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
     const T: &str = "jobs";
     let state: String = col(row, T, "state")?;
     let payload: Json<Value> = col(row, T, "payload")?;
@@ -38,6 +40,7 @@ fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
         payload: payload.0,
         event_ids: event_ids.into_iter().map(EventId).collect(),
         run_at: col(row, T, "run_at")?,
+        priority: Priority(col(row, T, "priority")?),
         attempts: unsigned(col(row, T, "attempts")?, T, "attempts")?,
         max_attempts: unsigned(col(row, T, "max_attempts")?, T, "max_attempts")?,
         coalesced: unsigned(col(row, T, "coalesced")?, T, "coalesced")?,
@@ -85,10 +88,11 @@ async fn enqueue_in(conn: &mut PgConnection, job: &NewJob) -> Result<Enqueued, S
     job.validate()?;
     let (id, coalesced): (i64, i64) = sqlx::query_as(
         "INSERT INTO jobs AS j (flow_id, entity_key, state, payload, event_ids, run_at, attempts, \
-           max_attempts, coalesced, created_at, updated_at) \
-         VALUES ($1, $2, 'pending', $3, $4, COALESCE($5, now()), 0, $6, 0, now(), now()) \
+           max_attempts, coalesced, created_at, updated_at, priority) \
+         VALUES ($1, $2, 'pending', $3, $4, COALESCE($5, now()), 0, $6, 0, now(), now(), $8) \
          ON CONFLICT (flow_id, entity_key) WHERE state = 'pending' DO UPDATE SET \
            run_at = LEAST(j.run_at, EXCLUDED.run_at), \
+           priority = GREATEST(j.priority, EXCLUDED.priority), \
            coalesced = j.coalesced + 1, \
            event_ids = ARRAY(SELECT e FROM (SELECT DISTINCT unnest(j.event_ids || EXCLUDED.event_ids) AS e \
              ORDER BY e DESC LIMIT $7) newest ORDER BY e), \
@@ -103,6 +107,7 @@ async fn enqueue_in(conn: &mut PgConnection, job: &NewJob) -> Result<Enqueued, S
     .bind(job.run_at)
     .bind(job.max_attempts_or_default())
     .bind(i64::try_from(MAX_EVENT_IDS_PER_JOB).unwrap_or(i64::MAX))
+    .bind(job.priority.0)
     .fetch_one(&mut *conn)
     .await
     .map_err(db(OP))?;
@@ -113,7 +118,11 @@ async fn enqueue_in(conn: &mut PgConnection, job: &NewJob) -> Result<Enqueued, S
 }
 
 /// Builds the `LeaseLost` error for a job, saying what became of it.
-async fn lease_lost(conn: &mut PgConnection, job_id: JobId, worker_id: &str) -> StoreError {
+pub(super) async fn lease_lost(
+    conn: &mut PgConnection,
+    job_id: JobId,
+    worker_id: &str,
+) -> StoreError {
     let state = sqlx::query_as::<_, (String, Option<String>)>(
         "SELECT state, lease_owner FROM jobs WHERE id = $1",
     )
@@ -129,26 +138,29 @@ async fn lease_lost(conn: &mut PgConnection, job_id: JobId, worker_id: &str) -> 
 }
 
 /// Folds the pending job of the same entity into `job_id`, which is about to become pending
-/// (only one pending job per entity may exist). A sibling inserted concurrently after this runs
-/// makes the caller's update fail with a unique violation, and the caller's retry absorbs it.
-async fn absorb_pending_sibling(
+/// (only one pending job per entity may exist); the merged job keeps the higher priority. A
+/// sibling inserted concurrently after this runs makes the caller's update fail with a unique
+/// violation, and the caller's retry absorbs it. Returns the absorbed job's `run_at`, for
+/// callers that must not delay its work.
+pub(super) async fn absorb_pending_sibling(
     conn: &mut PgConnection,
     job_id: i64,
     flow_id: &str,
     entity_key: &str,
-) -> Result<(), StoreError> {
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     const OP: &str = "merge pending job";
-    let sibling: Option<(Json<Value>, Vec<i64>, i64)> = sqlx::query_as(
+    type Sibling = (Json<Value>, Vec<i64>, i64, i16, DateTime<Utc>);
+    let sibling: Option<Sibling> = sqlx::query_as(
         "DELETE FROM jobs WHERE flow_id = $1 AND entity_key = $2 AND state = 'pending' \
-         RETURNING payload, event_ids, coalesced",
+         RETURNING payload, event_ids, coalesced, priority, run_at",
     )
     .bind(flow_id)
     .bind(entity_key)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db(OP))?;
-    let Some((payload, sibling_ids, coalesced)) = sibling else {
-        return Ok(());
+    let Some((payload, sibling_ids, coalesced, priority, run_at)) = sibling else {
+        return Ok(None);
     };
     let own: Vec<i64> = sqlx::query_scalar("SELECT event_ids FROM jobs WHERE id = $1")
         .bind(job_id)
@@ -158,16 +170,18 @@ async fn absorb_pending_sibling(
     let own: Vec<EventId> = own.into_iter().map(EventId).collect();
     let theirs: Vec<EventId> = sibling_ids.into_iter().map(EventId).collect();
     sqlx::query(
-        "UPDATE jobs SET payload = $2, event_ids = $3, coalesced = coalesced + $4 + 1 WHERE id = $1",
+        "UPDATE jobs SET payload = $2, event_ids = $3, coalesced = coalesced + $4 + 1, \
+         priority = GREATEST(priority, $5) WHERE id = $1",
     )
     .bind(job_id)
     .bind(payload)
     .bind(ids(&merge_event_ids(&own, &theirs)))
     .bind(coalesced)
+    .bind(priority)
     .execute(&mut *conn)
     .await
     .map_err(db(OP))?;
-    Ok(())
+    Ok(Some(run_at))
 }
 
 impl PostgresStore {
@@ -237,66 +251,6 @@ impl PostgresStore {
     pub(super) async fn enqueue_impl(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db("enqueue job"))?;
         enqueue_in(&mut conn, job).await
-    }
-
-    pub(super) async fn claim_impl(
-        &self,
-        worker: &str,
-        max: u32,
-        ttl: Duration,
-    ) -> Result<Vec<Job>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        // Due pending jobs whose entity has no leased job, plus jobs whose lease expired (counted
-        // as a failed attempt; dead-lettered at max_attempts). SKIP LOCKED lets claimers in many
-        // processes take disjoint jobs without waiting on each other. Each arm walks its own
-        // partial index and stops at `max`, so a deep backlog is not sorted on every claim (rows
-        // an arm locked but the final LIMIT dropped are released when the statement ends).
-        let rows = sqlx::query(concat!(
-            "WITH expired AS ( \
-               SELECT j.id, j.run_at FROM jobs j \
-               WHERE j.state = 'leased' AND j.lease_until < now() \
-               ORDER BY j.lease_until LIMIT $2 FOR UPDATE SKIP LOCKED), \
-             due AS ( \
-               SELECT j.id, j.run_at FROM jobs j \
-               WHERE j.state = 'pending' AND j.run_at <= now() \
-                 AND NOT EXISTS (SELECT 1 FROM jobs l WHERE l.state = 'leased' \
-                   AND l.flow_id = j.flow_id AND l.entity_key = j.entity_key) \
-               ORDER BY j.run_at, j.id LIMIT $2 FOR UPDATE SKIP LOCKED), \
-             picked AS ( \
-               SELECT c.id FROM (SELECT * FROM expired UNION ALL SELECT * FROM due) c \
-               ORDER BY c.run_at, c.id LIMIT $2) \
-             UPDATE jobs SET \
-               attempts = jobs.attempts + CASE WHEN jobs.state = 'leased' THEN 1 ELSE 0 END, \
-               last_error = CASE WHEN jobs.state = 'leased' THEN 'the lease of worker `' \
-                 || jobs.lease_owner || '` expired before the job finished' ELSE jobs.last_error END, \
-               lease_owner = CASE WHEN jobs.state = 'leased' AND jobs.attempts + 1 >= jobs.max_attempts \
-                 THEN jobs.lease_owner ELSE $1 END, \
-               lease_until = CASE WHEN jobs.state = 'leased' AND jobs.attempts + 1 >= jobs.max_attempts \
-                 THEN NULL ELSE now() + $3 * interval '1 microsecond' END, \
-               finished_at = CASE WHEN jobs.state = 'leased' AND jobs.attempts + 1 >= jobs.max_attempts \
-                 THEN now() ELSE NULL END, \
-               state = CASE WHEN jobs.state = 'leased' AND jobs.attempts + 1 >= jobs.max_attempts \
-                 THEN 'dead' ELSE 'leased' END, \
-               updated_at = now() \
-             FROM picked WHERE jobs.id = picked.id \
-             RETURNING ",
-            job_cols!()
-        ))
-        .bind(worker)
-        .bind(i64::from(max))
-        .bind(micros(ttl))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("claim jobs"))?;
-        let mut jobs = rows
-            .iter()
-            .map(job_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        jobs.retain(|j| j.state == JobState::Leased);
-        jobs.sort_by_key(|j| (j.run_at, j.id));
-        Ok(jobs)
     }
 
     pub(super) async fn extend_lease_impl(

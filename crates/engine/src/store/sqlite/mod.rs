@@ -4,6 +4,7 @@
 //! timeout) instead of failing half-way with `SQLITE_BUSY`.
 
 mod identity;
+mod lease;
 mod queue;
 mod records;
 
@@ -232,6 +233,15 @@ impl Store for SqliteStore {
         retry_after: Duration,
     ) -> Result<FailOutcome, StoreError> {
         self.fail_impl(job_id, worker_id, error, retry_after).await
+    }
+
+    async fn postpone(
+        &self,
+        job_id: JobId,
+        worker_id: &str,
+        until: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        self.postpone_impl(job_id, worker_id, until).await
     }
 
     async fn job(&self, job_id: JobId) -> Result<Option<Job>, StoreError> {

@@ -16,12 +16,14 @@ use crate::store::{describe_job_state, micros, StoreError};
 /// Columns of a job row, in the order `job_from_row` reads them.
 macro_rules! job_cols {
     () => {
-        "id, flow_id, entity_key, state, payload, event_ids, run_at, attempts, max_attempts, \
-         coalesced, lease_owner, lease_until, last_error, created_at, updated_at, finished_at"
+        "id, flow_id, entity_key, state, payload, event_ids, run_at, priority, attempts, \
+         max_attempts, coalesced, lease_owner, lease_until, last_error, created_at, updated_at, \
+         finished_at"
     };
 }
+pub(super) use job_cols;
 
-fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
+pub(super) fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
     const T: &str = "jobs";
     let state: String = col(row, T, "state")?;
     let payload: Json<Value> = col(row, T, "payload")?;
@@ -38,6 +40,7 @@ fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
         payload: payload.0,
         event_ids: event_ids.0,
         run_at: time_col(row, T, "run_at")?,
+        priority: priority_col(row)?,
         attempts: unsigned(col(row, T, "attempts")?, T, "attempts")?,
         max_attempts: unsigned(col(row, T, "max_attempts")?, T, "max_attempts")?,
         coalesced: unsigned(col(row, T, "coalesced")?, T, "coalesced")?,
@@ -48,6 +51,18 @@ fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
         updated_at: time_col(row, T, "updated_at")?,
         finished_at: opt_time_col(row, T, "finished_at")?,
     })
+}
+
+/// The priority column (an SQLite INTEGER, so range-checked into `i16`).
+fn priority_col(row: &SqliteRow) -> Result<Priority, StoreError> {
+    let v: i64 = col(row, "jobs", "priority")?;
+    i16::try_from(v)
+        .map(Priority)
+        .map_err(|_| StoreError::Corrupt {
+            table: "jobs",
+            column: "priority",
+            why: format!("{v} is out of range"),
+        })
 }
 
 fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
@@ -96,13 +111,14 @@ async fn enqueue_in(
         let merged = merge_event_ids(&ids.0, &job.event_ids);
         sqlx::query(
             "UPDATE jobs SET run_at = MIN(run_at, ?2), coalesced = coalesced + 1, event_ids = ?3, \
-             payload = ?4, updated_at = ?5 WHERE id = ?1",
+             payload = ?4, updated_at = ?5, priority = MAX(priority, ?6) WHERE id = ?1",
         )
         .bind(id)
         .bind(run_at)
         .bind(Json(&merged))
         .bind(Json(&job.payload))
         .bind(now)
+        .bind(job.priority.0)
         .execute(&mut *conn)
         .await
         .map_err(db(OP))?;
@@ -113,8 +129,8 @@ async fn enqueue_in(
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (flow_id, entity_key, state, payload, event_ids, run_at, attempts, \
-         max_attempts, coalesced, created_at, updated_at) \
-         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, 0, ?6, 0, ?7, ?7) RETURNING id",
+         max_attempts, coalesced, created_at, updated_at, priority) \
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, 0, ?6, 0, ?7, ?7, ?8) RETURNING id",
     )
     .bind(&job.flow_id)
     .bind(&job.entity_key)
@@ -123,6 +139,7 @@ async fn enqueue_in(
     .bind(run_at)
     .bind(job.max_attempts_or_default())
     .bind(now)
+    .bind(job.priority.0)
     .fetch_one(&mut *conn)
     .await
     .map_err(db(OP))?;
@@ -133,7 +150,11 @@ async fn enqueue_in(
 }
 
 /// Builds the `LeaseLost` error for a job, saying what became of it.
-async fn lease_lost(conn: &mut SqliteConnection, job_id: JobId, worker_id: &str) -> StoreError {
+pub(super) async fn lease_lost(
+    conn: &mut SqliteConnection,
+    job_id: JobId,
+    worker_id: &str,
+) -> StoreError {
     let state = sqlx::query_as::<_, (String, Option<String>)>(
         "SELECT state, lease_owner FROM jobs WHERE id = ?1",
     )
@@ -149,39 +170,45 @@ async fn lease_lost(conn: &mut SqliteConnection, job_id: JobId, worker_id: &str)
 }
 
 /// Folds the pending job of the same entity (enqueued while `job_id` was leased or dead) into
-/// `job_id`, which is about to become pending: only one pending job per entity may exist.
-async fn absorb_pending_sibling(
+/// `job_id`, which is about to become pending: only one pending job per entity may exist. The
+/// merged job keeps the higher priority. Returns the absorbed job's `run_at`, for callers that
+/// must not delay its work.
+pub(super) async fn absorb_pending_sibling(
     conn: &mut SqliteConnection,
     job_id: i64,
     flow_id: &str,
     entity_key: &str,
     own_ids: &[EventId],
-) -> Result<(), StoreError> {
+) -> Result<Option<i64>, StoreError> {
     const OP: &str = "merge pending job";
     let sibling = sqlx::query(
         "DELETE FROM jobs WHERE flow_id = ?1 AND entity_key = ?2 AND state = 'pending' \
-         RETURNING payload, event_ids, coalesced",
+         RETURNING payload, event_ids, coalesced, priority, run_at",
     )
     .bind(flow_id)
     .bind(entity_key)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db(OP))?;
-    let Some(row) = sibling else { return Ok(()) };
+    let Some(row) = sibling else { return Ok(None) };
     let payload: Json<Value> = col(&row, "jobs", "payload")?;
     let ids: Json<Vec<EventId>> = col(&row, "jobs", "event_ids")?;
     let coalesced: i64 = col(&row, "jobs", "coalesced")?;
+    let priority = priority_col(&row)?;
+    let run_at: i64 = col(&row, "jobs", "run_at")?;
     sqlx::query(
-        "UPDATE jobs SET payload = ?2, event_ids = ?3, coalesced = coalesced + ?4 + 1 WHERE id = ?1",
+        "UPDATE jobs SET payload = ?2, event_ids = ?3, coalesced = coalesced + ?4 + 1, \
+         priority = MAX(priority, ?5) WHERE id = ?1",
     )
     .bind(job_id)
     .bind(payload)
     .bind(Json(merge_event_ids(own_ids, &ids.0)))
     .bind(coalesced)
+    .bind(priority.0)
     .execute(&mut *conn)
     .await
     .map_err(db(OP))?;
-    Ok(())
+    Ok(Some(run_at))
 }
 
 impl SqliteStore {
@@ -246,65 +273,6 @@ impl SqliteStore {
         let out = enqueue_in(&mut tx, now(), &job).await?;
         tx.commit().await.map_err(db("enqueue job"))?;
         Ok(out)
-    }
-
-    pub(super) async fn claim_impl(
-        &self,
-        worker: &str,
-        max: u32,
-        ttl: Duration,
-    ) -> Result<Vec<Job>, StoreError> {
-        const OP: &str = "claim jobs";
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.begin(OP).await?;
-        let now = now();
-        // One statement: pick due pending jobs whose entity has no leased job, plus jobs whose
-        // lease expired (counted as a failed attempt; dead-lettered at max_attempts). Each arm is
-        // limited on its own index first, so a deep backlog costs an index walk, not a sort.
-        let rows = sqlx::query(concat!(
-            "UPDATE jobs SET \
-               attempts = attempts + (state = 'leased'), \
-               last_error = CASE WHEN state = 'leased' THEN 'the lease of worker `' || lease_owner \
-                 || '` expired before the job finished' ELSE last_error END, \
-               lease_owner = CASE WHEN state = 'leased' AND attempts + 1 >= max_attempts \
-                 THEN lease_owner ELSE ?2 END, \
-               lease_until = CASE WHEN state = 'leased' AND attempts + 1 >= max_attempts \
-                 THEN NULL ELSE ?3 END, \
-               finished_at = CASE WHEN state = 'leased' AND attempts + 1 >= max_attempts \
-                 THEN ?1 ELSE NULL END, \
-               state = CASE WHEN state = 'leased' AND attempts + 1 >= max_attempts \
-                 THEN 'dead' ELSE 'leased' END, \
-               updated_at = ?1 \
-             WHERE id IN (SELECT id FROM ( \
-               SELECT * FROM (SELECT id, run_at FROM jobs \
-                 WHERE state = 'leased' AND lease_until < ?1 ORDER BY lease_until LIMIT ?4) \
-               UNION ALL \
-               SELECT * FROM (SELECT j.id, j.run_at FROM jobs j \
-                 WHERE j.state = 'pending' AND j.run_at <= ?1 \
-                   AND NOT EXISTS (SELECT 1 FROM jobs l WHERE l.state = 'leased' \
-                     AND l.flow_id = j.flow_id AND l.entity_key = j.entity_key) \
-                 ORDER BY j.run_at, j.id LIMIT ?4) \
-               ) ORDER BY run_at, id LIMIT ?4) \
-             RETURNING ",
-            job_cols!()
-        ))
-        .bind(now)
-        .bind(worker)
-        .bind(now.saturating_add(micros(ttl)))
-        .bind(i64::from(max))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db(OP))?;
-        tx.commit().await.map_err(db(OP))?;
-        let mut jobs = rows
-            .iter()
-            .map(job_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        jobs.retain(|j| j.state == JobState::Leased);
-        jobs.sort_by_key(|j| (j.run_at, j.id));
-        Ok(jobs)
     }
 
     pub(super) async fn extend_lease_impl(

@@ -1,0 +1,649 @@
+//! Building live connectors from a project's named connections (`ghl-bridge.yaml`).
+//!
+//! | `app` | settings |
+//! |---|---|
+//! | `ghl` | `location_id` (required), `token` (required: a Private Integration Token, `${ENV}`), `base_url` (default GHL's API host), `overlap_secs`, `page_size`, `child_scan_batch`, `webhook_public_key` (Ed25519 PEM), `webhook_legacy` (true/false) |
+//! | `your_app`, `investnext`, `invoco` | `base_url`, `api_key` (required unless the `config` file has both), `config` (a connector config YAML file, relative to the project file), `webhook_secret` |
+//! | `insightly`, `salesnexus` | none yet: their connectors come in a later release |
+//!
+//! GHL connections with the same token and location share one [`Pacer`] (one rate budget), so
+//! two connections (or a rebuilt one) never spend GHL's limits twice. Every error names the
+//! connection and, where one is at fault, the setting.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let project = engine::flow::load_project(std::path::Path::new("ghl-bridge.yaml"))?;
+//! let connectors = engine::connections::build_connectors(&project)?;
+//! # Ok(()) }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use connectors::ghl::{GhlConfig, GhlConnector, GhlSettings, DEFAULT_BASE_URL};
+use connectors::{Connector, YourAppConfig, YourAppConnector};
+use ghl::{Auth, Pacer, Secret};
+use parking_lot::Mutex;
+use serde_json::{json, Map, Value};
+
+use crate::flow::{did_you_mean, Action, AppKind, Connection, FlowBody, Project, Setting, Trigger};
+use crate::sync::Connectors;
+
+/// Settings a GHL connection accepts.
+pub const GHL_SETTINGS: &[&str] = &[
+    "base_url",
+    "location_id",
+    "token",
+    "overlap_secs",
+    "page_size",
+    "child_scan_batch",
+    "webhook_public_key",
+    "webhook_legacy",
+];
+
+/// Settings a generic REST connection (`your_app`, `investnext`, `invoco`) accepts.
+pub const REST_SETTINGS: &[&str] = &["base_url", "api_key", "config", "webhook_secret"];
+
+/// One connection could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("connection `{connection}` ({app}){}: {message}", setting.as_ref().map(|s| format!(", setting `{s}`")).unwrap_or_default())]
+pub struct ConnectionError {
+    /// The connection's name in `ghl-bridge.yaml`.
+    pub connection: String,
+    /// Its app, as written.
+    pub app: String,
+    /// The setting at fault, when one is.
+    pub setting: Option<String>,
+    /// What is wrong and what to do (never a secret's value).
+    pub message: String,
+}
+
+/// Every connection that could not be built (all of them are checked, not only the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionErrors(pub Vec<ConnectionError>);
+
+impl fmt::Display for ConnectionErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConnectionErrors {}
+
+/// Builds connectors, sharing one GHL [`Pacer`] per (token, location) across everything it
+/// builds. Keep one factory for the life of the process (e.g. across project reloads).
+#[derive(Default)]
+pub struct ConnectorFactory {
+    pacers: Mutex<HashMap<(Secret, String), Arc<Pacer>>>,
+}
+
+impl fmt::Debug for ConnectorFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorFactory")
+            .field("shared_pacers", &self.pacers.lock().len())
+            .finish()
+    }
+}
+
+/// Builds every connection of the project. Fails, listing every problem, when any connection
+/// cannot be built (including apps whose connector comes later).
+pub fn build_connectors(project: &Project) -> Result<Connectors, ConnectionErrors> {
+    let all: BTreeSet<String> = project.connections.keys().cloned().collect();
+    ConnectorFactory::default().build_for(project, &all)
+}
+
+/// The connections enabled flows use: sync sides, event triggers and action targets.
+pub fn connections_in_use(project: &Project) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for flow in project.flows.iter().filter(|f| f.enabled) {
+        if let Trigger::Event { connection, .. } = &flow.trigger {
+            used.insert(connection.clone());
+        }
+        match &flow.body {
+            FlowBody::Sync(s) => {
+                used.insert(s.source.clone());
+                used.insert(s.target.clone());
+            }
+            FlowBody::Actions(actions) => {
+                for a in actions {
+                    used.insert(action_connection(a).to_string());
+                }
+            }
+        }
+    }
+    used
+}
+
+fn action_connection(a: &Action) -> &str {
+    match a {
+        Action::Upsert { connection, .. }
+        | Action::CreateRelated { connection, .. }
+        | Action::Update { connection, .. }
+        | Action::CompleteTask { connection, .. }
+        | Action::AddTags { connection, .. }
+        | Action::RemoveTags { connection, .. }
+        | Action::AddNote { connection, .. }
+        | Action::FetchRelated { connection, .. } => connection,
+    }
+}
+
+impl ConnectorFactory {
+    /// A factory with no shared pacers yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds the named connections of `project` (unknown names are errors too).
+    pub fn build_for(
+        &self,
+        project: &Project,
+        names: &BTreeSet<String>,
+    ) -> Result<Connectors, ConnectionErrors> {
+        let base = project_dir(&project.file);
+        let mut out: Connectors = BTreeMap::new();
+        let mut errors = Vec::new();
+        for name in names {
+            let Some(conn) = project.connections.get(name) else {
+                errors.push(ConnectionError {
+                    connection: name.clone(),
+                    app: "?".into(),
+                    setting: None,
+                    message: "no such connection in the project file".into(),
+                });
+                continue;
+            };
+            match self.build(conn, &base) {
+                Ok(c) => {
+                    out.insert(name.clone(), c);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(ConnectionErrors(errors))
+        }
+    }
+
+    /// Builds one connection; relative paths in its settings are read from `project_dir`.
+    pub fn build(
+        &self,
+        conn: &Connection,
+        project_dir: &Path,
+    ) -> Result<Arc<dyn Connector>, Vec<ConnectionError>> {
+        let s = Settings {
+            conn,
+            errors: Vec::new(),
+        };
+        match conn.app {
+            AppKind::Ghl => self.ghl(s),
+            AppKind::YourApp | AppKind::Investnext | AppKind::Invoco => rest(s, project_dir),
+            AppKind::Insightly | AppKind::Salesnexus => Err(vec![s.error(
+                None,
+                format!(
+                    "the {} connector is not available yet; it comes in a later release. Remove \
+                     the connection, or disable the flows that use it",
+                    conn.app
+                ),
+            )]),
+        }
+    }
+
+    fn ghl(&self, mut s: Settings<'_>) -> Result<Arc<dyn Connector>, Vec<ConnectionError>> {
+        s.check_known(GHL_SETTINGS);
+        let mut settings = GhlSettings::new(
+            s.text("base_url")
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+            s.required("location_id", "the GHL location (sub-account) id to sync")
+                .unwrap_or_default(),
+        );
+        let token = s.required(
+            "token",
+            "a Private Integration Token of the location, e.g. `token: ${GHL_TOKEN}`",
+        );
+        if let Some(n) = s.number("overlap_secs", 0, 86_400) {
+            settings.overlap_secs = n;
+        }
+        if let Some(n) = s.number("page_size", 1, 500) {
+            settings.page_size = n as u32;
+        }
+        if let Some(n) = s.number("child_scan_batch", 1, 500) {
+            settings.child_scan_batch = n as u32;
+        }
+        settings.webhooks.ed25519_public_key_pem = s.text("webhook_public_key");
+        if let Some(b) = s.boolean("webhook_legacy") {
+            settings.webhooks.legacy = b;
+        }
+        let Some(token) = token.filter(|_| s.errors.is_empty()) else {
+            return Err(s.errors);
+        };
+        let token = Secret::new(token);
+        let pacer = self
+            .pacers
+            .lock()
+            .entry((token.clone(), settings.location_id.clone()))
+            .or_insert_with(|| Arc::new(Pacer::new()))
+            .clone();
+        let config = GhlConfig::new(settings, Auth::PrivateIntegration(token)).with_pacer(pacer);
+        match GhlConnector::new(config) {
+            Ok(c) => Ok(Arc::new(c)),
+            Err(e) => Err(vec![s.error(setting_named_in(&e.0, GHL_SETTINGS), e.0)]),
+        }
+    }
+}
+
+/// A generic REST connection: a shipped profile, or a config file over it, with the project's
+/// settings (address, key, webhook secret) laid over both.
+fn rest(
+    mut s: Settings<'_>,
+    project_dir: &Path,
+) -> Result<Arc<dyn Connector>, Vec<ConnectionError>> {
+    s.check_known(REST_SETTINGS);
+    let app = s.conn.app.as_str();
+    let base_url = s.text("base_url");
+    let api_key = s.text("api_key");
+    let webhook_secret = s.text("webhook_secret");
+    let config_file = s.text("config");
+    let mut file = match &config_file {
+        Some(f) => match read_yaml_map(&resolve(project_dir, f)) {
+            Ok(m) => m,
+            Err(message) => {
+                s.push(Some("config"), message);
+                return Err(s.errors);
+            }
+        },
+        None => {
+            if base_url.is_none() && !s.conn.settings.contains_key("base_url") {
+                s.push(
+                    Some("base_url"),
+                    "is required: the API's address, e.g. `https://api.example.com/v1`",
+                );
+            }
+            if api_key.is_none() && !s.conn.settings.contains_key("api_key") {
+                s.push(
+                    Some("api_key"),
+                    "is required, e.g. `api_key: ${YOUR_APP_KEY}`",
+                );
+            }
+            Map::new()
+        }
+    };
+    if config_file.is_some() {
+        let file_has = |key: &str| {
+            file.get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty())
+        };
+        if base_url.is_none() && !file_has("base_url") {
+            s.push(
+                Some("base_url"),
+                "is required: neither the connection nor its config file gives the API's address",
+            );
+        }
+        let file_secret = file.get("auth").is_some_and(|a| {
+            ["secret", "username"].iter().any(|k| {
+                a.get(k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| !v.is_empty())
+            })
+        });
+        if api_key.is_none() && !file_secret {
+            s.push(
+                Some("api_key"),
+                "is required: the config file's `auth` has no secret (keep secrets out of \
+                 files: `api_key: ${YOUR_APP_KEY}`)",
+            );
+        }
+    }
+    if !s.errors.is_empty() {
+        return Err(s.errors);
+    }
+    file.entry("profile")
+        .or_insert_with(|| Value::String(app.to_string()));
+    if let Some(url) = base_url {
+        file.insert("base_url".into(), Value::String(url));
+    }
+    if let Some(key) = api_key {
+        match file.get_mut("auth") {
+            Some(Value::Object(auth)) => {
+                let basic = auth.get("style").and_then(Value::as_str) == Some("basic");
+                let field = if basic { "username" } else { "secret" };
+                auth.insert(field.into(), Value::String(key));
+            }
+            _ => {
+                file.insert("auth".into(), json!({"style": "bearer", "secret": key}));
+            }
+        }
+    }
+    if let Some(secret) = webhook_secret {
+        match file.get_mut("webhooks") {
+            Some(Value::Object(w)) => {
+                w.insert("secret".into(), Value::String(secret));
+            }
+            _ => {
+                file.insert("webhooks".into(), json!({ "secret": secret }));
+            }
+        }
+    }
+    let built =
+        YourAppConfig::from_json(&Value::Object(file).to_string()).and_then(YourAppConnector::new);
+    match built {
+        Ok(c) => Ok(Arc::new(c)),
+        Err(e) => {
+            let m = e.message;
+            let (setting, message) = if m.starts_with("auth") {
+                (
+                    Some("api_key"),
+                    format!(
+                        "is required (keep it out of files: `api_key: ${{YOUR_APP_KEY}}`); {m}"
+                    ),
+                )
+            } else if let Some(setting) = setting_named_in(&m, &["base_url"]) {
+                (Some(setting), m)
+            } else if let Some(f) = &config_file {
+                (Some("config"), format!("{f}: {m}"))
+            } else {
+                (None, m)
+            };
+            Err(vec![s.error(setting, message)])
+        }
+    }
+}
+
+/// Reads a connector config file (YAML) as a JSON object.
+fn read_yaml_map(path: &Path) -> Result<Map<String, Value>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the connector config file {shown}: {e}"))?;
+    match serde_saphyr::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err(format!("{shown} must be a mapping of connector settings")),
+        Err(e) => Err(format!("{shown} is not valid YAML: {e}")),
+    }
+}
+
+/// The folder relative paths of a project are read from.
+fn project_dir(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn resolve(dir: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    }
+}
+
+/// The first of `settings` a connector's message starts with (`base_url must be …`).
+fn setting_named_in(message: &str, settings: &[&'static str]) -> Option<&'static str> {
+    settings.iter().copied().find(|s| {
+        message
+            .strip_prefix(s)
+            .is_some_and(|rest| rest.starts_with([' ', ':']))
+    })
+}
+
+/// Reads one connection's settings, collecting every problem.
+struct Settings<'a> {
+    conn: &'a Connection,
+    errors: Vec<ConnectionError>,
+}
+
+impl Settings<'_> {
+    fn error(&self, setting: Option<&str>, message: impl Into<String>) -> ConnectionError {
+        ConnectionError {
+            connection: self.conn.name.clone(),
+            app: self.conn.app.as_str().to_string(),
+            setting: setting.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    fn push(&mut self, setting: Option<&str>, message: impl Into<String>) {
+        let e = self.error(setting, message);
+        self.errors.push(e);
+    }
+
+    fn check_known(&mut self, known: &[&str]) {
+        let unknown: Vec<String> = self
+            .conn
+            .settings
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        for k in unknown {
+            let hint = match did_you_mean(&k, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("known settings: {}", known.join(", ")),
+            };
+            self.push(Some(&k), format!("unknown setting; {hint}"));
+        }
+    }
+
+    /// A non-empty text setting (numbers and booleans are taken as written).
+    fn text(&mut self, key: &str) -> Option<String> {
+        let v = self.conn.settings.get(key)?.expose();
+        if v.trim().is_empty() {
+            self.push(Some(key), "is empty");
+            return None;
+        }
+        Some(v.trim().to_string())
+    }
+
+    fn required(&mut self, key: &str, what: &str) -> Option<String> {
+        if !self.conn.settings.contains_key(key) {
+            self.push(Some(key), format!("is required: {what}"));
+            return None;
+        }
+        self.text(key)
+    }
+
+    fn number(&mut self, key: &str, min: u64, max: u64) -> Option<u64> {
+        let raw = self.conn.settings.get(key)?;
+        let n = match raw {
+            Setting::Number(n) => n.as_u64(),
+            other => other.expose().trim().parse().ok(),
+        };
+        match n.filter(|n| (min..=max).contains(n)) {
+            Some(n) => Some(n),
+            None => {
+                self.push(
+                    Some(key),
+                    format!("must be a whole number from {min} to {max}, not {raw:?}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        let raw = self.conn.settings.get(key)?;
+        match raw {
+            Setting::Bool(b) => Some(*b),
+            other => match other.expose().trim() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => {
+                    self.push(Some(key), format!("must be true or false, not {raw:?}"));
+                    None
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{parse_project, ProjectFile};
+
+    fn project(yaml: &str, env: &[(&str, &str)]) -> Project {
+        let vars: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |k: &str| vars.get(k).cloned();
+        let ProjectFile { connections, .. } =
+            parse_project(yaml, "ghl-bridge.yaml", &lookup).expect("project parses");
+        Project {
+            file: PathBuf::from("ghl-bridge.yaml"),
+            flows_dir: PathBuf::from("flows"),
+            connections,
+            flows: Vec::new(),
+        }
+    }
+
+    fn errors(p: &Project) -> Vec<ConnectionError> {
+        match build_connectors(p) {
+            Ok(c) => panic!("expected errors, built {:?}", c.keys().collect::<Vec<_>>()),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn builds_ghl_and_rest_profiles_with_secrets_from_the_environment() {
+        let p = project(
+            "version: 1\nconnections:\n  ghl: {app: ghl, location_id: loc1, token: '${T}'}\n  crm: {app: your_app, base_url: 'http://127.0.0.1:9/v1', api_key: '${K}', webhook_secret: '${W}'}\n  inv: {app: investnext, base_url: 'http://127.0.0.1:9/v1', api_key: k2}\n  voc: {app: invoco, base_url: 'http://127.0.0.1:9/v1', api_key: k3}\n",
+            &[("T", "pit-1"), ("K", "key-1"), ("W", "whsec")],
+        );
+        let c = build_connectors(&p).expect("all build");
+        assert_eq!(c.len(), 4);
+        assert_eq!(c["ghl"].app(), "ghl");
+        assert_eq!(c["crm"].app(), "your_app");
+        assert_eq!(c["inv"].app(), "investnext");
+        assert_eq!(c["voc"].app(), "invoco");
+    }
+
+    #[test]
+    fn ghl_defaults_to_the_real_api_and_shares_a_pacer_per_token_and_location() {
+        let p = project(
+            "version: 1\nconnections:\n  a: {app: ghl, location_id: loc1, token: t}\n  b: {app: ghl, location_id: loc1, token: t, page_size: 100}\n  c: {app: ghl, location_id: loc2, token: t}\n",
+            &[],
+        );
+        let f = ConnectorFactory::new();
+        let names: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
+        f.build_for(&p, &names).expect("builds");
+        assert_eq!(
+            f.pacers.lock().len(),
+            2,
+            "loc1 shares one pacer, loc2 has its own"
+        );
+        let conn = &p.connections["a"];
+        let dir = Path::new(".");
+        f.build(conn, dir)
+            .map_err(|e| format!("{e:?}"))
+            .expect("rebuild");
+        assert_eq!(f.pacers.lock().len(), 2, "a rebuild reuses the pacer");
+        assert!(format!("{f:?}").contains("shared_pacers: 2"));
+    }
+
+    #[test]
+    fn errors_name_the_connection_and_the_setting() {
+        let p = project(
+            "version: 1\nconnections:\n  ghl: {app: ghl, base_url: 'ftp://x', page_size: 900, tokn: x}\n  crm: {app: your_app}\n  ins: {app: insightly, api_key: k}\n",
+            &[],
+        );
+        let e = errors(&p);
+        let text = ConnectionErrors(e.clone()).to_string();
+        let has = |conn: &str, setting: Option<&str>, needle: &str| {
+            assert!(
+                e.iter().any(|x| x.connection == conn
+                    && x.setting.as_deref() == setting
+                    && x.message.contains(needle)),
+                "no error for {conn} {setting:?} containing {needle:?} in:\n{text}"
+            );
+        };
+        has("ghl", Some("tokn"), "did you mean `token`?");
+        has("ghl", Some("location_id"), "is required");
+        has("ghl", Some("token"), "is required");
+        has("ghl", Some("page_size"), "from 1 to 500");
+        has("crm", Some("base_url"), "is required");
+        has("crm", Some("api_key"), "is required");
+        has("ins", None, "later release");
+        assert!(
+            text.contains("connection `ghl` (ghl), setting `tokn`: unknown setting"),
+            "{text}"
+        );
+        // The base URL is only checked once the rest is right; it is named too.
+        let p = project(
+            "version: 1\nconnections:\n  ghl: {app: ghl, base_url: 'ftp://x', location_id: l, token: t}\n",
+            &[],
+        );
+        let e = errors(&p);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].setting.as_deref(), Some("base_url"), "{e:?}");
+    }
+
+    #[test]
+    fn secrets_never_appear_in_errors() {
+        let p = project(
+            "version: 1\nconnections:\n  crm: {app: your_app, base_url: 'not a url', api_key: '${K}'}\n",
+            &[("K", "super-secret-key")],
+        );
+        let e = errors(&p);
+        let text = format!("{} {e:?}", ConnectionErrors(e.clone()));
+        assert!(!text.contains("super-secret-key"), "{text}");
+        assert_eq!(e[0].setting.as_deref(), Some("base_url"), "{text}");
+    }
+
+    #[test]
+    fn rest_config_files_are_read_relative_to_the_project() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        std::fs::create_dir_all(dir.join("connectors")).expect("mkdir");
+        std::fs::write(
+            dir.join("connectors/inv.yaml"),
+            "auth: {style: header, name: X-Api-Key, secret: ''}\nkinds:\n  appointment: null\n",
+        )
+        .expect("write");
+        let yaml = "version: 1\nconnections:\n  inv: {app: investnext, base_url: 'http://127.0.0.1:9/v1', api_key: k, config: connectors/inv.yaml, webhook_secret: s}\n";
+        let mut p = project(yaml, &[]);
+        p.file = dir.join("ghl-bridge.yaml");
+        let c = build_connectors(&p).expect("builds");
+        assert_eq!(c["inv"].app(), "investnext");
+        // Without the key the file's empty secret is reported against `api_key`, and the
+        // address missing from both against `base_url`.
+        let mut p = project(
+            "version: 1\nconnections:\n  inv: {app: investnext, config: connectors/inv.yaml}\n",
+            &[],
+        );
+        p.file = dir.join("ghl-bridge.yaml");
+        let e = errors(&p);
+        let settings: Vec<_> = e.iter().map(|x| x.setting.as_deref()).collect();
+        assert_eq!(settings, [Some("base_url"), Some("api_key")], "{e:?}");
+        // A missing or broken file is reported against `config`.
+        let mut p = project(
+            "version: 1\nconnections:\n  inv: {app: investnext, api_key: k, config: nope.yaml}\n",
+            &[],
+        );
+        p.file = dir.join("ghl-bridge.yaml");
+        let e = errors(&p);
+        assert_eq!(e[0].setting.as_deref(), Some("config"), "{e:?}");
+        assert!(e[0].message.contains("nope.yaml"), "{e:?}");
+        std::fs::write(dir.join("bad.yaml"), "paging: {page_size: 0}\n").expect("write");
+        let mut p = project(
+            "version: 1\nconnections:\n  inv: {app: investnext, base_url: 'http://x/v1', api_key: k, config: bad.yaml}\n",
+            &[],
+        );
+        p.file = dir.join("ghl-bridge.yaml");
+        let e = errors(&p);
+        assert_eq!(e[0].setting.as_deref(), Some("config"), "{e:?}");
+        assert!(e[0].message.contains("page_size"), "{e:?}");
+    }
+}

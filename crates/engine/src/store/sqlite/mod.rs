@@ -52,13 +52,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true);
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(base.clone())
-            .await
-            .map_err(connect)?;
+        let write = connect_retrying_busy(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(60)),
+            &base,
+            options.busy_timeout,
+        )
+        .await
+        .map_err(connect)?;
         // Two processes creating the same new file at once race on the first migration: the
         // loser fails (table exists, or its snapshot went stale) and, re-run, finds it applied.
         let migrator = super::migrate::sqlite();
@@ -79,11 +82,13 @@ impl SqliteStore {
                 }
             }
         }
-        let read = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .connect_with(base)
-            .await
-            .map_err(connect)?;
+        let read = connect_retrying_busy(
+            SqlitePoolOptions::new().max_connections(options.max_connections.max(1)),
+            &base,
+            options.busy_timeout,
+        )
+        .await
+        .map_err(connect)?;
         Ok(Self { write, read })
     }
 
@@ -94,6 +99,35 @@ impl SqliteStore {
             .await
             .map_err(db(op))
     }
+}
+
+/// Connects a pool, retrying while another process holds the file lock.
+///
+/// Switching a new file into WAL mode needs an exclusive lock, and SQLite answers `SQLITE_BUSY`
+/// for it without consulting the busy handler, so several processes starting on the same new
+/// file at once would fail; waiting up to the busy timeout makes them all open.
+async fn connect_retrying_busy(
+    pool: SqlitePoolOptions,
+    options: &SqliteConnectOptions,
+    limit: Duration,
+) -> Result<SqlitePool, sqlx::Error> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match pool.clone().connect_with(options.clone()).await {
+            Err(e) if is_busy(&e) && started.elapsed() < limit => {
+                tracing::debug!(error = %e, "sqlite file locked while opening; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether a driver error is SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED` (file locked by another).
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5") | Some("6")) || d.message().contains("locked"))
 }
 
 /// Maps a driver error of operation `op`.

@@ -36,6 +36,7 @@ fn commit_for(identity: IdentityId, job_id: JobId, n: u32) -> Commit {
         snapshots: vec![SnapshotPut {
             identity_id: identity,
             connection_id: "ins".into(),
+            peer: String::new(),
             fields: json!({"email": "ada@example.com", "n": n}),
             hash: format!("h{n}"),
         }],
@@ -159,6 +160,7 @@ async fn failed_commit_writes_nothing(db: TestDb) {
     bad.snapshots.push(SnapshotPut {
         identity_id: IdentityId(424_242),
         connection_id: "ins".into(),
+        peer: String::new(),
         fields: json!({}),
         hash: "x".into(),
     });

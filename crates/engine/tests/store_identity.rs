@@ -217,6 +217,7 @@ async fn snapshots_and_cursors(db: TestDb) {
     let put = SnapshotPut {
         identity_id: a,
         connection_id: "ins".into(),
+        peer: String::new(),
         fields: json!({"name": "Ada"}),
         hash: "h1".into(),
     };
@@ -239,9 +240,41 @@ async fn snapshots_and_cursors(db: TestDb) {
         (json!({"name": "Ada L"}), "h2")
     );
     assert!(store.snapshot(a, "ghl").await.expect("read").is_none());
+    // One snapshot per sync partner: a sync with `crm` does not see the one with `inv`.
+    for (peer, hash) in [("crm", "hc"), ("inv", "hi")] {
+        store
+            .put_snapshot(SnapshotPut {
+                identity_id: a,
+                connection_id: "ghl".into(),
+                peer: peer.into(),
+                fields: json!({"peer": peer}),
+                hash: hash.into(),
+            })
+            .await
+            .expect("put");
+    }
+    let with = |peer: &'static str| {
+        let store = store.clone();
+        async move { store.snapshot_with(a, "ghl", peer).await.expect("read") }
+    };
+    assert_eq!(with("crm").await.map(|s| s.hash), Some("hc".to_string()));
+    assert_eq!(
+        with("inv").await.map(|s| (s.hash, s.peer)),
+        Some(("hi".into(), "inv".into()))
+    );
+    assert!(
+        with("ins").await.is_none(),
+        "no snapshot with a third partner"
+    );
+    assert!(with("").await.is_none());
+    assert!(
+        store.snapshot(a, "ghl").await.expect("read").is_some(),
+        "the latest of any partner"
+    );
     let bad = SnapshotPut {
         identity_id: IdentityId(777),
         connection_id: "ins".into(),
+        peer: String::new(),
         fields: json!({}),
         hash: "h".into(),
     };

@@ -15,6 +15,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "job_priority",
         include_str!("migrations/sqlite/0002_job_priority.sql"),
     ),
+    (
+        3,
+        "snapshot_peer",
+        include_str!("migrations/sqlite/0003_snapshot_peer.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of the PostgreSQL migrations, in order.
@@ -24,6 +29,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "job_priority",
         include_str!("migrations/postgres/0002_job_priority.sql"),
+    ),
+    (
+        3,
+        "snapshot_peer",
+        include_str!("migrations/postgres/0003_snapshot_peer.sql"),
     ),
 ];
 

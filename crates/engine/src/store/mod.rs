@@ -264,7 +264,17 @@ pub trait Store: Send + Sync {
 
     // ----- snapshots and cursors ----------------------------------------------------------------
 
-    /// Last synced state of an identity in a connection.
+    /// Last synced state of an identity in a connection, synced with `peer` (`""`: outside a
+    /// sync). See [`SnapshotPut::peer`].
+    async fn snapshot_with(
+        &self,
+        identity_id: IdentityId,
+        connection_id: &str,
+        peer: &str,
+    ) -> Result<Option<Snapshot>, StoreError>;
+
+    /// The most recent snapshot of an identity in a connection, whatever it was synced with
+    /// (what the engine last knew of a record, e.g. of one deleted since).
     async fn snapshot(
         &self,
         identity_id: IdentityId,

@@ -415,7 +415,10 @@ impl SyncJob<'_> {
             rec
         };
         let this_hash = hash_fields(&rec.fields);
-        let this_snap = self.store.snapshot(identity, &r.connection).await?;
+        let this_snap = self
+            .store
+            .snapshot_with(identity, &r.connection, other_conn)
+            .await?;
         if this_snap.as_ref().is_some_and(|s| s.hash == this_hash) {
             return Ok(commit); // unchanged since the last sync: an echo of our own write, or a repeat
         }
@@ -452,7 +455,7 @@ impl SyncJob<'_> {
             .find(|l| l.connection_id == other_conn && l.kind == kind);
         let other_snap = self
             .store
-            .snapshot(identity, other_conn)
+            .snapshot_with(identity, other_conn, &r.connection)
             .await?
             .map(|s| fields_of(&s.fields));
         // The other side's record: linked, or found by a match key on first sight.
@@ -550,6 +553,7 @@ impl SyncJob<'_> {
         commit.snapshots.push(SnapshotPut {
             identity_id: identity,
             connection_id: r.connection.clone(),
+            peer: other_conn.into(),
             fields: Value::Object(rec.fields.clone()),
             hash: this_hash,
         });
@@ -566,6 +570,7 @@ impl SyncJob<'_> {
         commit.snapshots.push(SnapshotPut {
             identity_id: identity,
             connection_id: other_conn.into(),
+            peer: r.connection.clone(),
             fields: Value::Object(other_fields),
             hash: other_hash,
         });

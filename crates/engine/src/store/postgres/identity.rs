@@ -52,14 +52,15 @@ async fn upsert_link(conn: &mut PgConnection, l: &Link) -> Result<(), StoreError
 
 async fn upsert_snapshot(conn: &mut PgConnection, s: &SnapshotPut) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO snapshots (identity_id, connection_id, fields, hash, updated_at) \
-         VALUES ($1, $2, $3, $4, now()) ON CONFLICT (identity_id, connection_id) \
+        "INSERT INTO snapshots (identity_id, connection_id, fields, hash, updated_at, peer) \
+         VALUES ($1, $2, $3, $4, now(), $5) ON CONFLICT (identity_id, connection_id, peer) \
          DO UPDATE SET fields = EXCLUDED.fields, hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at",
     )
     .bind(s.identity_id.0)
     .bind(&s.connection_id)
     .bind(Json(&s.fields))
     .bind(&s.hash)
+    .bind(&s.peer)
     .execute(&mut *conn)
     .await
     .map_err(db("write snapshot"))?;
@@ -337,14 +338,18 @@ impl PostgresStore {
         &self,
         identity_id: IdentityId,
         connection_id: &str,
+        peer: Option<&str>,
     ) -> Result<Option<Snapshot>, StoreError> {
         const T: &str = "snapshots";
+        // `peer` NULL: any peer, the latest first.
         let row = sqlx::query(
-            "SELECT identity_id, connection_id, fields, hash, updated_at FROM snapshots \
-             WHERE identity_id = $1 AND connection_id = $2",
+            "SELECT identity_id, connection_id, peer, fields, hash, updated_at FROM snapshots \
+             WHERE identity_id = $1 AND connection_id = $2 AND ($3::TEXT IS NULL OR peer = $3) \
+             ORDER BY updated_at DESC, peer LIMIT 1",
         )
         .bind(identity_id.0)
         .bind(connection_id)
+        .bind(peer)
         .fetch_optional(&self.pool)
         .await
         .map_err(db("read snapshot"))?;
@@ -353,6 +358,7 @@ impl PostgresStore {
             Ok(Snapshot {
                 identity_id: IdentityId(col(&row, T, "identity_id")?),
                 connection_id: col(&row, T, "connection_id")?,
+                peer: col(&row, T, "peer")?,
                 fields: fields.0,
                 hash: col(&row, T, "hash")?,
                 updated_at: col(&row, T, "updated_at")?,

@@ -292,7 +292,17 @@ impl Store for PostgresStore {
         identity_id: IdentityId,
         connection_id: &str,
     ) -> Result<Option<Snapshot>, StoreError> {
-        self.snapshot_impl(identity_id, connection_id).await
+        self.snapshot_impl(identity_id, connection_id, None).await
+    }
+
+    async fn snapshot_with(
+        &self,
+        identity_id: IdentityId,
+        connection_id: &str,
+        peer: &str,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        self.snapshot_impl(identity_id, connection_id, Some(peer))
+            .await
     }
 
     async fn put_snapshot(&self, snapshot: SnapshotPut) -> Result<(), StoreError> {

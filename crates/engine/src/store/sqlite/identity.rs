@@ -53,8 +53,8 @@ async fn upsert_snapshot(
     s: &SnapshotPut,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO snapshots (identity_id, connection_id, fields, hash, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (identity_id, connection_id) \
+        "INSERT INTO snapshots (identity_id, connection_id, fields, hash, updated_at, peer) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (identity_id, connection_id, peer) \
          DO UPDATE SET fields = excluded.fields, hash = excluded.hash, updated_at = excluded.updated_at",
     )
     .bind(s.identity_id.0)
@@ -62,6 +62,7 @@ async fn upsert_snapshot(
     .bind(Json(&s.fields))
     .bind(&s.hash)
     .bind(now)
+    .bind(&s.peer)
     .execute(&mut *conn)
     .await
     .map_err(db("write snapshot"))?;
@@ -338,14 +339,18 @@ impl SqliteStore {
         &self,
         identity_id: IdentityId,
         connection_id: &str,
+        peer: Option<&str>,
     ) -> Result<Option<Snapshot>, StoreError> {
         const T: &str = "snapshots";
+        // `peer` NULL: any peer, the latest first.
         let row = sqlx::query(
-            "SELECT identity_id, connection_id, fields, hash, updated_at FROM snapshots \
-             WHERE identity_id = ?1 AND connection_id = ?2",
+            "SELECT identity_id, connection_id, peer, fields, hash, updated_at FROM snapshots \
+             WHERE identity_id = ?1 AND connection_id = ?2 AND (?3 IS NULL OR peer = ?3) \
+             ORDER BY updated_at DESC, peer LIMIT 1",
         )
         .bind(identity_id.0)
         .bind(connection_id)
+        .bind(peer)
         .fetch_optional(&self.read)
         .await
         .map_err(db("read snapshot"))?;
@@ -354,6 +359,7 @@ impl SqliteStore {
             Ok(Snapshot {
                 identity_id: IdentityId(col(&row, T, "identity_id")?),
                 connection_id: col(&row, T, "connection_id")?,
+                peer: col(&row, T, "peer")?,
                 fields: fields.0,
                 hash: col(&row, T, "hash")?,
                 updated_at: time_col(&row, T, "updated_at")?,

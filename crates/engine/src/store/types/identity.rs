@@ -46,6 +46,8 @@ pub struct Snapshot {
     pub identity_id: IdentityId,
     /// The connection.
     pub connection_id: String,
+    /// The connection it was synced with (`""` for snapshots outside a sync, e.g. action markers).
+    pub peer: String,
     /// Synced fields.
     pub fields: Value,
     /// Hash of `fields` (caller-defined), for cheap equality.
@@ -61,6 +63,10 @@ pub struct SnapshotPut {
     pub identity_id: IdentityId,
     /// The connection.
     pub connection_id: String,
+    /// The connection it is synced with: a sync keeps one snapshot per pair, so an app synced
+    /// with several others (GHL → Your App and GHL → Insightly) keeps a state per partner and
+    /// one sync's write never makes another sync see "unchanged". `""` outside a sync.
+    pub peer: String,
     /// Synced fields.
     pub fields: Value,
     /// Hash of `fields`.

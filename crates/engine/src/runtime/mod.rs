@@ -19,6 +19,8 @@ use crate::store::{
 };
 use crate::sync::{Connectors, RecordRef, SyncError, SyncJob};
 
+mod polling;
+
 /// How the engine runs.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -42,6 +44,9 @@ pub struct EngineOptions {
     /// When a connection's rate budget is too low for reconciles and backfill jobs (see
     /// [`crate::pacing`]).
     pub budget: crate::pacing::BudgetPolicy,
+    /// The project folder (the folder of `ghl-bridge.yaml`): flows' `report` actions write their
+    /// files inside it. `None` makes `report` actions fail.
+    pub project_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -57,6 +62,7 @@ impl Default for EngineOptions {
             retry_base: Duration::from_secs(2),
             retry_cap: Duration::from_secs(600),
             budget: crate::pacing::BudgetPolicy::default(),
+            project_dir: None,
         }
     }
 }
@@ -284,6 +290,7 @@ impl Engine {
                     store: self.store.as_ref(),
                     connectors: &self.connectors,
                     job_id: Some(job.id),
+                    project_dir: self.options.project_dir.as_deref(),
                 };
                 (crate::actions::run_job(&aj, &job.payload).await, None)
             }
@@ -401,174 +408,6 @@ impl Engine {
                     _ = tokio::time::sleep(self.options.idle_wait) => {}
                     _ = stop.changed() => {}
                 }
-            }
-        }
-    }
-
-    /// Polls every synced (connection, kind) once from its persisted cursor, ingesting what
-    /// changed. Returns the number of hints ingested.
-    pub async fn poll_once(&self) -> Result<usize, SyncError> {
-        let mut streams: BTreeMap<(String, EntityKind), ()> = BTreeMap::new();
-        for f in self.flows.iter().filter(|f| f.enabled) {
-            if let FlowBody::Sync(s) = &f.body {
-                for k in &s.kinds {
-                    streams.insert((s.source.clone(), *k), ());
-                    if s.direction == SyncDirection::TwoWay {
-                        streams.insert((s.target.clone(), *k), ());
-                    }
-                }
-            }
-        }
-        let mut total = 0;
-        for (conn, kind) in streams.keys() {
-            let Some(connector) = self.connectors.get(conn) else {
-                continue;
-            };
-            let stream = format!("changes:{kind}");
-            let mut cursor = self.store.cursor(conn, &stream).await?;
-            loop {
-                let page = match connector.list_changed(*kind, cursor.as_deref()).await {
-                    Ok(p) => p,
-                    Err(connectors::ConnectorError::Unsupported(_)) => break,
-                    Err(e) => return Err(e.into()),
-                };
-                let hints: Vec<ChangeHint> = page
-                    .records
-                    .iter()
-                    .map(|r| ChangeHint {
-                        kind: r.kind,
-                        id: r.id.clone(),
-                        parent_id: r.parent_id.clone(),
-                        deleted: r.deleted,
-                        event_id: format!(
-                            "poll:{}:{}:{}",
-                            r.kind,
-                            r.id,
-                            r.updated_at
-                                .map(|t| t.timestamp_micros())
-                                .unwrap_or_default()
-                        ),
-                        event_type: "poll".into(),
-                    })
-                    .collect();
-                total += hints.len();
-                self.ingest(conn, &hints, EventSource::Poll).await?;
-                if let Some(next) = &page.next_cursor {
-                    self.store
-                        .set_cursor(crate::store::CursorSet {
-                            connection_id: conn.clone(),
-                            stream: stream.clone(),
-                            value: next.clone(),
-                        })
-                        .await?;
-                    cursor = Some(next.clone());
-                }
-                if page.done || page.next_cursor.is_none() {
-                    break;
-                }
-            }
-        }
-        Ok(total)
-    }
-
-    /// Compares every linked record with what each app holds now: records missing on their side
-    /// (deleted while a webhook was dropped) get a delete hint; records never linked get a change
-    /// hint. Returns the number of hints ingested.
-    pub async fn reconcile_once(&self) -> Result<usize, SyncError> {
-        self.reconcile_only(None).await
-    }
-
-    /// [`Self::reconcile_once`] for the connections in `only` (every one when `None`).
-    pub(crate) async fn reconcile_only(
-        &self,
-        only: Option<&std::collections::BTreeSet<String>>,
-    ) -> Result<usize, SyncError> {
-        let mut total = 0;
-        for f in self.flows.iter().filter(|f| f.enabled) {
-            let FlowBody::Sync(s) = &f.body else { continue };
-            let mut conns = vec![s.source.clone()];
-            if s.direction == SyncDirection::TwoWay {
-                conns.push(s.target.clone());
-            }
-            for conn in conns {
-                let Some(connector) = self.connectors.get(&conn) else {
-                    continue;
-                };
-                if only.is_some_and(|o| !o.contains(&conn)) {
-                    continue;
-                }
-                for kind in &s.kinds {
-                    let Some(mut hints) = self.scan(connector.as_ref(), *kind).await? else {
-                        continue;
-                    };
-                    // Linked records the app no longer lists were deleted while their webhook
-                    // was dropped: hint their deletion.
-                    let seen: std::collections::HashSet<String> =
-                        hints.iter().map(|h| h.id.clone()).collect();
-                    let mut page = crate::store::Page {
-                        limit: 1000,
-                        offset: 0,
-                    };
-                    loop {
-                        let links = self.store.links_in(&conn, kind.as_str(), page).await?;
-                        for l in links.iter().filter(|l| !seen.contains(&l.external_id)) {
-                            hints.push(ChangeHint {
-                                kind: *kind,
-                                id: l.external_id.clone(),
-                                parent_id: None,
-                                deleted: true,
-                                event_id: format!("reconcile-missing:{kind}:{}", l.external_id),
-                                event_type: "reconcile".into(),
-                            });
-                        }
-                        if links.len() < page.limit as usize {
-                            break;
-                        }
-                        page.offset += page.limit;
-                    }
-                    total += hints.len();
-                    self.ingest(&conn, &hints, EventSource::Reconcile).await?;
-                }
-            }
-        }
-        Ok(total)
-    }
-
-    /// Every record of a kind as change hints (one per version), or `None` when the app cannot
-    /// list that kind.
-    async fn scan(
-        &self,
-        connector: &dyn connectors::Connector,
-        kind: EntityKind,
-    ) -> Result<Option<Vec<ChangeHint>>, SyncError> {
-        let mut cursor: Option<String> = None;
-        let mut hints = Vec::new();
-        loop {
-            let page = match connector.list_all(kind, cursor.as_deref()).await {
-                Ok(p) => p,
-                Err(connectors::ConnectorError::Unsupported(_)) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            for r in page.records {
-                hints.push(ChangeHint {
-                    kind: r.kind,
-                    event_id: format!(
-                        "reconcile:{}:{}:{}",
-                        r.kind,
-                        r.id,
-                        r.updated_at
-                            .map(|t| t.timestamp_micros())
-                            .unwrap_or_default()
-                    ),
-                    id: r.id,
-                    parent_id: r.parent_id,
-                    deleted: r.deleted,
-                    event_type: "reconcile".into(),
-                });
-            }
-            match page.next_cursor {
-                Some(c) if !page.done => cursor = Some(c),
-                _ => return Ok(Some(hints)),
             }
         }
     }

@@ -11,6 +11,11 @@ use ghl_sandbox::ghl::{GhlConfig, GhlSandbox};
 use ghl_sandbox::rest::ratelimit::RateLimit;
 use ghl_sandbox::rest::{Profile, RestConfig, RestSandbox};
 
+#[path = "sandbox_insightly.rs"]
+mod sandbox_insightly;
+#[path = "sandbox_salesnexus.rs"]
+mod sandbox_salesnexus;
+
 /// Which emulator to run.
 #[derive(Subcommand)]
 pub enum SandboxApp {
@@ -23,6 +28,11 @@ pub enum SandboxApp {
     InvestNext(RestArgs),
     /// Invoco: the same generic contract (Invoco publishes no API), customer-account data.
     Invoco(RestArgs),
+    /// Insightly API v3.1 (Basic auth, Search, tags, links, daily quota, workflow webhooks).
+    Insightly(sandbox_insightly::InsightlyArgs),
+    /// SalesNexus Public API v1 (X-Api-Key, fuzzy search, Meeting tasks, hourly limit, queue depth).
+    #[command(name = "salesnexus")]
+    Salesnexus(sandbox_salesnexus::SalesNexusArgs),
 }
 
 /// Options of the generic REST emulator; all but the port can be changed under `/_sandbox/`.
@@ -198,5 +208,7 @@ pub async fn run(app: SandboxApp) -> Result<(), String> {
         SandboxApp::YourApp(args) => run_rest(args, Profile::YourApp).await,
         SandboxApp::InvestNext(args) => run_rest(args, Profile::InvestNext).await,
         SandboxApp::Invoco(args) => run_rest(args, Profile::Invoco).await,
+        SandboxApp::Insightly(args) => sandbox_insightly::run(args).await,
+        SandboxApp::Salesnexus(args) => sandbox_salesnexus::run(args).await,
     }
 }

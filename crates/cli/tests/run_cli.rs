@@ -93,8 +93,10 @@ fn connections_that_cannot_be_set_up_are_named_with_their_setting() {
         err.contains("connection `ghl` (ghl), setting `token`: is required"),
         "{err}"
     );
-    assert!(err.contains("connection `crm` (insightly)"), "{err}");
-    assert!(err.contains("later release"), "{err}");
+    assert!(
+        err.contains("connection `crm` (insightly), setting `base_url`: is required"),
+        "{err}"
+    );
     assert!(
         !err.contains("`unused`"),
         "connections no enabled flow uses are not set up: {err}"

@@ -5,12 +5,19 @@
 pub mod budget;
 pub mod connector;
 pub mod ghl;
+pub mod insightly;
 pub mod record;
+pub mod salesnexus;
 pub mod your_app;
 
 pub use budget::Budget;
-pub use connector::{Capabilities, ChangeHint, ChangePage, Connector, ConnectorError, MatchKey};
+pub use connector::{
+    operation_of, operations_of, Capabilities, ChangeHint, ChangePage, Connector, ConnectorError,
+    MatchKey, OperationEffect, OperationField, OperationSpec,
+};
 pub use record::{EntityKind, Record};
 
 pub use self::ghl::{GhlConfig, GhlConnector, GhlSettings};
+pub use insightly::{InsightlyConfig, InsightlyConnector};
+pub use salesnexus::{SalesNexusConfig, SalesNexusConnector};
 pub use your_app::{YourAppConfig, YourAppConnector};

@@ -4,7 +4,8 @@
 //! |---|---|
 //! | `ghl` | `location_id` (required), `token` (required: a Private Integration Token, `${ENV}`), `base_url` (default GHL's API host), `overlap_secs`, `page_size`, `child_scan_batch`, `webhook_public_key` (Ed25519 PEM), `webhook_legacy` (true/false) |
 //! | `your_app`, `investnext`, `invoco` | `base_url`, `api_key` (required unless the `config` file has both), `config` (a connector config YAML file, relative to the project file), `webhook_secret` |
-//! | `insightly`, `salesnexus` | none yet: their connectors come in a later release |
+//! | `insightly` | `base_url` (required: the API URL with its pod, e.g. `https://api.na1.insightly.com/v3.1`), `api_key` (required), `page_size`, `overlap_secs`, `requests_per_second`, `webhook_secret` (see `connections/insightly.rs`) |
+//! | `salesnexus` | `api_key` (required, `sn_live_…`), `base_url` (default `https://api.salesnex.us`), `tags_field` (default `Tags`), `page_size`, `max_in_flight`, `hourly_limit`, `timeout_secs`, `webhook_token` (see `connections/salesnexus.rs`) |
 //!
 //! GHL connections with the same token and location share one [`Pacer`] (one rate budget), so
 //! two connections (or a rebuilt one) never spend GHL's limits twice. Every error names the
@@ -30,6 +31,11 @@ use serde_json::{json, Map, Value};
 
 use crate::flow::{did_you_mean, Action, AppKind, Connection, FlowBody, Project, Setting, Trigger};
 use crate::sync::Connectors;
+
+mod insightly;
+pub use insightly::INSIGHTLY_SETTINGS;
+mod salesnexus;
+pub use salesnexus::SALESNEXUS_SETTINGS;
 
 /// Settings a GHL connection accepts.
 pub const GHL_SETTINGS: &[&str] = &[
@@ -100,7 +106,8 @@ pub fn build_connectors(project: &Project) -> Result<Connectors, ConnectionError
     ConnectorFactory::default().build_for(project, &all)
 }
 
-/// The connections enabled flows use: sync sides, event triggers and action targets.
+/// The connections enabled flows use: sync sides, event triggers and action targets — and every
+/// connection of the project for a flow with a `report` action, which reads them all.
 pub fn connections_in_use(project: &Project) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
     for flow in project.flows.iter().filter(|f| f.enabled) {
@@ -114,7 +121,12 @@ pub fn connections_in_use(project: &Project) -> BTreeSet<String> {
             }
             FlowBody::Actions(actions) => {
                 for a in actions {
-                    used.insert(action_connection(a).to_string());
+                    match action_connection(a) {
+                        Some(c) => {
+                            used.insert(c.to_string());
+                        }
+                        None => used.extend(project.connections.keys().cloned()),
+                    }
                 }
             }
         }
@@ -122,17 +134,9 @@ pub fn connections_in_use(project: &Project) -> BTreeSet<String> {
     used
 }
 
-fn action_connection(a: &Action) -> &str {
-    match a {
-        Action::Upsert { connection, .. }
-        | Action::CreateRelated { connection, .. }
-        | Action::Update { connection, .. }
-        | Action::CompleteTask { connection, .. }
-        | Action::AddTags { connection, .. }
-        | Action::RemoveTags { connection, .. }
-        | Action::AddNote { connection, .. }
-        | Action::FetchRelated { connection, .. } => connection,
-    }
+/// The connection an action works in; `None` when it reads every connection (`report`).
+fn action_connection(a: &Action) -> Option<&str> {
+    a.connection()
 }
 
 impl ConnectorFactory {
@@ -187,14 +191,8 @@ impl ConnectorFactory {
         match conn.app {
             AppKind::Ghl => self.ghl(s),
             AppKind::YourApp | AppKind::Investnext | AppKind::Invoco => rest(s, project_dir),
-            AppKind::Insightly | AppKind::Salesnexus => Err(vec![s.error(
-                None,
-                format!(
-                    "the {} connector is not available yet; it comes in a later release. Remove \
-                     the connection, or disable the flows that use it",
-                    conn.app
-                ),
-            )]),
+            AppKind::Insightly => insightly::build(s),
+            AppKind::Salesnexus => salesnexus::build(s),
         }
     }
 
@@ -575,7 +573,7 @@ mod tests {
         has("ghl", Some("page_size"), "from 1 to 500");
         has("crm", Some("base_url"), "is required");
         has("crm", Some("api_key"), "is required");
-        has("ins", None, "later release");
+        has("ins", Some("base_url"), "is required");
         assert!(
             text.contains("connection `ghl` (ghl), setting `tokn`: unknown setting"),
             "{text}"

@@ -1,2 +1,4 @@
 pub mod ghl;
+pub mod insightly;
 pub mod rest;
+pub mod salesnexus;

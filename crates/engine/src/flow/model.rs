@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::filter::Filter;
 use super::mapping::Mapping;
 use super::template::Template;
+use crate::unified::{ExportFormat, ExportKind};
 
 /// The apps a connection can point at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -62,7 +63,7 @@ impl AppKind {
         use EntityKind::*;
         match self {
             Self::Ghl | Self::Insightly => &[Contact, Task, Note, Appointment, Tag, Business],
-            Self::Salesnexus => &[Contact, Task, Note],
+            Self::Salesnexus => &[Contact, Task, Note, Appointment],
             Self::YourApp | Self::Investnext | Self::Invoco => &[Contact, Task, Note, Appointment],
         }
     }
@@ -245,6 +246,35 @@ pub enum Action {
         kind: EntityKind,
         as_name: String,
     },
+    /// Run one operation of the connection's app by id (GHL: any of its 32 Contacts-API
+    /// operations), with inputs rendered against the run; its answer is kept under `as_name`
+    /// for later templates. `operation` was checked to exist for the app when the flow loaded.
+    Call {
+        connection: String,
+        operation: String,
+        input: BTreeMap<String, InputValue>,
+        as_name: Option<String>,
+    },
+    /// Write an export of the unified view (every linked person's records in every connection)
+    /// to a file of the project folder: the triggering contact's person, or everyone when the
+    /// run has no record. `to` is a template whose text was checked to be a relative path that
+    /// stays inside the project folder; its rendered text is checked again at run time.
+    Report {
+        kind: ExportKind,
+        format: ExportFormat,
+        to: Template,
+    },
+}
+
+/// One input of a `call`: text is a template, lists and maps hold inputs, anything else is
+/// written as it is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum InputValue {
+    Template(Template),
+    List(Vec<InputValue>),
+    Map(BTreeMap<String, InputValue>),
+    Constant(Value),
 }
 
 impl Action {
@@ -259,6 +289,26 @@ impl Action {
             Self::RemoveTags { .. } => "remove_tags",
             Self::AddNote { .. } => "add_note",
             Self::FetchRelated { .. } => "fetch_related",
+            Self::Call { .. } => "call",
+            Self::Report { .. } => "report",
+        }
+    }
+
+    /// The one connection the action works in; `None` for `report`, which reads every
+    /// connection of the project (so whatever connects a project's connections must connect
+    /// them all for it).
+    pub fn connection(&self) -> Option<&str> {
+        match self {
+            Self::Upsert { connection, .. }
+            | Self::CreateRelated { connection, .. }
+            | Self::Update { connection, .. }
+            | Self::CompleteTask { connection, .. }
+            | Self::AddTags { connection, .. }
+            | Self::RemoveTags { connection, .. }
+            | Self::AddNote { connection, .. }
+            | Self::FetchRelated { connection, .. }
+            | Self::Call { connection, .. } => Some(connection),
+            Self::Report { .. } => None,
         }
     }
 }

@@ -1,8 +1,11 @@
 //! The `ghl-bridge` binary.
 
+mod catalog_cmd;
 mod demo;
 mod run_cmd;
 mod sandbox_cmd;
+mod templates_cmd;
+mod view_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +28,13 @@ enum Command {
     },
     /// Run a project: sync its connections until Ctrl-C/SIGTERM (`--once`: one pass, then exit).
     Run(run_cmd::RunArgs),
+    /// List every trigger and action (`--json`, `--app ghl`, `--type trigger|action`).
+    Catalog(catalog_cmd::CatalogArgs),
+    /// List the ready projects (`--json`), or start one: `templates init <id> <folder>`.
+    Templates(templates_cmd::TemplatesArgs),
+    /// Show people as every app holds them (`--email`, `--contact`, `--all`; `--report`,
+    /// `--timeline`; `--json`, `--csv`).
+    View(view_cmd::ViewArgs),
 }
 
 fn init_logging() {
@@ -44,6 +54,9 @@ async fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(args).await,
         Command::Sandbox { app } => sandbox_cmd::run(app).await,
         Command::Run(args) => run_cmd::run(args).await,
+        Command::Catalog(args) => catalog_cmd::run(args),
+        Command::Templates(args) => templates_cmd::run(args),
+        Command::View(args) => view_cmd::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

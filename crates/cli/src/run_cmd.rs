@@ -225,6 +225,8 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
         // One job per claim: a worker never holds jobs it has not started, so other workers and
         // processes take them, and a killed process strands at most one job per worker.
         claim_batch: 1,
+        // Flows' `report` actions write here.
+        project_dir: Some(project.dir()),
         ..EngineOptions::default()
     };
     tracing::info!(

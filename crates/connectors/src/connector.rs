@@ -94,6 +94,149 @@ impl ConnectorError {
     }
 }
 
+/// What calling an operation does, so the engine knows whether a flow may call it again when a
+/// run repeats (a retry, a webhook delivered twice, the flow's own write coming back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationEffect {
+    /// Reads only: always safe to repeat.
+    Read,
+    /// Writes a state that a repeat leaves as it is (set fields, add tags, follow, join a
+    /// campaign): safe to repeat.
+    Converges,
+    /// Makes something new each time it is sent (create a task, enroll in a workflow that allows
+    /// re-entry): the engine calls it once per flow step and triggering record.
+    Once,
+    /// Deletes: a repeat finds the thing gone, which counts as done.
+    Delete,
+}
+
+/// One input or output of an operation, named as the app's API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OperationField {
+    pub name: &'static str,
+    /// `string`, `boolean`, `number`, `object`, `string[]`, `object[]` (`any` when the API says
+    /// nothing more).
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+/// An operation an app connector can run by name ([`Connector::invoke`]): the flow action
+/// `call` and the operations catalog are built from these, so a flow naming an unknown operation
+/// or input fails when it loads, not when it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OperationSpec {
+    /// Stable id; for GHL the `operationId` of its OpenAPI document.
+    pub id: &'static str,
+    /// HTTP method and path template, for people reading the catalog.
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub effect: OperationEffect,
+    pub inputs: &'static [OperationField],
+    pub outputs: &'static [OperationField],
+}
+
+impl OperationSpec {
+    /// The input named `name`, if the operation has one.
+    pub fn input(&self, name: &str) -> Option<&OperationField> {
+        self.inputs.iter().find(|f| f.name == name)
+    }
+
+    /// Checks `input` against the operation's inputs and reads text written for a typed input
+    /// (flows render templates to text): `"true"` for a boolean, `"42"` for a number, one text
+    /// for a list of texts. Unknown and missing required inputs are `Rejected`, naming them.
+    pub fn check_input(
+        &self,
+        input: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ConnectorError> {
+        let mut out = Map::new();
+        for (name, value) in input {
+            let Some(field) = self.input(name) else {
+                let known: Vec<&str> = self.inputs.iter().map(|f| f.name).collect();
+                return Err(ConnectorError::Rejected(format!(
+                    "`{}` has no input `{name}` (inputs: {})",
+                    self.id,
+                    known.join(", ")
+                )));
+            };
+            let value = coerce(field.ty, value.clone()).map_err(|found| {
+                ConnectorError::Rejected(format!(
+                    "`{}` input `{name}` must be {}, found {found}",
+                    self.id, field.ty
+                ))
+            })?;
+            out.insert(name.clone(), value);
+        }
+        for f in self.inputs.iter().filter(|f| f.required) {
+            let given = out.get(f.name).is_some_and(|v| match v {
+                Value::Null => false,
+                Value::String(s) => !s.trim().is_empty(),
+                _ => true,
+            });
+            if !given {
+                return Err(ConnectorError::Rejected(format!(
+                    "`{}` needs the input `{}` ({})",
+                    self.id, f.name, f.description
+                )));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `value` as an input of type `ty`, or a description of what was found instead.
+fn coerce(ty: &str, value: Value) -> Result<Value, String> {
+    let text = |v: &Value| v.as_str().map(str::trim).map(str::to_owned);
+    match (ty, &value) {
+        (_, Value::Null) => Ok(value),
+        ("boolean", Value::Bool(_)) | ("number", Value::Number(_)) => Ok(value),
+        ("boolean", Value::String(_)) => match text(&value).as_deref() {
+            Some("true") => Ok(Value::Bool(true)),
+            Some("false") => Ok(Value::Bool(false)),
+            _ => Err(format!("{value}")),
+        },
+        ("number", Value::String(_)) => text(&value)
+            .and_then(|t| serde_json::from_str::<serde_json::Number>(&t).ok())
+            .map(Value::Number)
+            .ok_or_else(|| format!("{value}")),
+        ("string", Value::String(_)) => Ok(value),
+        ("string", Value::Number(_) | Value::Bool(_)) => Ok(Value::String(value.to_string())),
+        ("string[]", Value::String(s)) => Ok(Value::Array(vec![Value::String(s.clone())])),
+        ("string[]", Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(_) => Ok(i.clone()),
+                Value::Number(_) => Ok(Value::String(i.to_string())),
+                other => Err(format!("a list holding {other}")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        ("object", Value::Object(_)) => Ok(value),
+        ("object[]" | "any[]", Value::Array(_)) => Ok(value),
+        ("any", _) => Ok(value),
+        _ => Err(format!("{value}")),
+    }
+}
+
+/// The operations [`Connector::invoke`] accepts for an app (by its short name, as in
+/// `ghl-bridge.yaml`), without building a connector: flows are checked against this when they
+/// load. Apps whose connector runs no operations by name give an empty list.
+pub fn operations_of(app: &str) -> &'static [OperationSpec] {
+    match app {
+        "ghl" => crate::ghl::operations::OPERATIONS.as_slice(),
+        "your_app" | "investnext" | "invoco" => crate::your_app::operations::OPERATIONS,
+        _ => &[],
+    }
+}
+
+/// One operation of an app by id.
+pub fn operation_of(app: &str, id: &str) -> Option<&'static OperationSpec> {
+    operations_of(app).iter().find(|o| o.id == id)
+}
+
 /// One app account the engine reads from and writes to.
 #[async_trait]
 pub trait Connector: Send + Sync {
@@ -186,6 +329,40 @@ pub trait Connector: Send + Sync {
         id: &str,
         parent_id: Option<&str>,
     ) -> Result<(), ConnectorError>;
+
+    /// The operations [`Connector::invoke`] runs (see [`operations_of`]).
+    fn operations(&self) -> &'static [OperationSpec] {
+        operations_of(self.app())
+    }
+
+    /// Runs one of [`Connector::operations`] by id with inputs named as the app's API names them
+    /// (path, query and body parameters in one map), and answers the app's response as JSON.
+    /// This makes every operation of an app usable from a flow (`call`), beyond what the
+    /// canonical record model covers. Creates stay duplicate-safe as in [`Connector::create`].
+    async fn invoke(
+        &self,
+        operation: &str,
+        input: &Map<String, Value>,
+    ) -> Result<Value, ConnectorError> {
+        let _ = input;
+        Err(ConnectorError::Unsupported(format!(
+            "{}: operation `{operation}`",
+            self.app()
+        )))
+    }
+
+    /// For an [`OperationEffect::Once`] operation whose earlier call may have happened (its answer
+    /// was lost): the answer that call gave, found by looking the result up (GHL: a contact by
+    /// email or phone, a task by title and due date, a note by body). `None` when nothing is
+    /// found or the operation cannot be looked up; the engine then calls it again.
+    async fn find_invoked(
+        &self,
+        operation: &str,
+        input: &Map<String, Value>,
+    ) -> Result<Option<Value>, ConnectorError> {
+        let _ = (operation, input);
+        Ok(None)
+    }
 
     /// Verifies and reads a webhook delivery into change hints.
     fn parse_webhook(

@@ -12,3 +12,4 @@ pub mod pacing;
 pub mod runtime;
 pub mod store;
 pub mod sync;
+pub mod unified;

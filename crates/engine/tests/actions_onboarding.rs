@@ -126,6 +126,7 @@ async fn onboarding_tasks_are_created_once_per_contact() {
         store: w.store(),
         connectors: &w.connectors,
         job_id: None,
+        project_dir: None,
     };
     let payload = ActionPayload {
         record: Some(RecordRef {

@@ -208,3 +208,61 @@ fn actions_dry_run_filter_and_kind() {
         "the flow is triggered by contact records, but the sample is a task"
     );
 }
+
+#[test]
+fn a_report_is_planned_with_its_file_and_its_people() {
+    let now = Utc.with_ymd_and_hms(2024, 3, 4, 7, 0, 0).unwrap();
+    let opts = DryRunOptions {
+        direction: Direction::ToTarget,
+        now,
+    };
+    let weekly = flow(
+        r#"
+name: weekly
+trigger: {schedule: {cron: "0 7 * * 1"}}
+actions:
+  - report: {kind: records, to: "reports/weekly-{{ now[:10] }}.csv"}
+"#,
+    );
+    let sample = record(EntityKind::Contact, json!({}));
+    let run = dry_run_with(&weekly, &sample, &opts).unwrap();
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+    let plan = &run.actions[0];
+    assert_eq!(
+        (plan.action.as_str(), plan.connection.as_str()),
+        ("report", "*")
+    );
+    assert_eq!(
+        plan.summary,
+        "write the records (csv) of every linked person to `reports/weekly-2024-03-04.csv`"
+    );
+    assert_eq!(plan.fields["to"], "reports/weekly-2024-03-04.csv");
+
+    // For a record: that person; a value that would leave the project folder is a warning.
+    let per_person = flow(
+        r#"
+name: per person
+trigger: ghl.contact.updated
+actions:
+  - report: {to: "reports/{{ city }}.json"}
+"#,
+    );
+    let run = dry_run_with(
+        &per_person,
+        &record(EntityKind::Contact, json!({"city": "../../etc"})),
+        &opts,
+    )
+    .unwrap();
+    let plan = &run.actions[0];
+    assert_eq!(
+        plan.summary,
+        "write the report (json) of the contact's person to `reports/../../etc.json`"
+    );
+    assert_eq!(run.warnings.len(), 1, "{:?}", run.warnings);
+    assert_eq!(run.warnings[0].field, "to");
+    assert!(
+        run.warnings[0].message.contains("`..`"),
+        "{:?}",
+        run.warnings
+    );
+}

@@ -173,3 +173,68 @@ fn sync_rules_are_cross_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_report_settings_name_the_field_and_what_is_allowed() {
+    let err = check("bad_report");
+    let found: Vec<(usize, &str, &str)> = err
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.path.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (5, "actions[0].report.kind", "unknown report kind `summary`"),
+            (6, "actions[1].report.format", "unknown report format `xlsx`"),
+            (
+                9,
+                "actions[2].report.to",
+                "`../outside/timeline-{{ now[:10] }}.csv` uses `..`; reports stay inside the project folder"
+            ),
+            (
+                10,
+                "actions[3].report.to",
+                "`/var/reports/weekly.csv` is an absolute path; reports are written inside the project folder"
+            ),
+            (
+                11,
+                "actions[4].report.format",
+                "`format` is json, but `to` names a .csv file"
+            ),
+            (
+                12,
+                "actions[5].report",
+                "missing key `to` in `report`"
+            ),
+            (
+                12,
+                "actions[5].report.connection",
+                "unknown key `connection` in `report`"
+            ),
+            (
+                13,
+                "actions[6].report.to",
+                "invalid template: unknown filter: filter nosuchfilter is unknown (template line 1)"
+            ),
+        ],
+        "{err}"
+    );
+    let help = |i: usize| err.diagnostics[i].help.as_deref().unwrap_or_default();
+    assert!(
+        help(0).contains("allowed: report, records, timeline"),
+        "{err}"
+    );
+    assert!(help(1).contains("allowed: csv, json"), "{err}");
+    assert!(help(6).contains("allowed: kind, format, to"), "{err}");
+}
+
+#[test]
+fn report_needs_a_person_or_no_record() {
+    let err = check("report_trigger");
+    assert_eq!(err.diagnostics.len(), 1, "{err}");
+    assert_eq!(err.diagnostics[0].path, "actions[0].report");
+    assert!(err.diagnostics[0]
+        .message
+        .contains("a business has no contact"));
+}

@@ -29,6 +29,7 @@ pub mod config;
 mod listing;
 pub mod mapping;
 pub mod models;
+pub mod operations;
 pub mod webhooks;
 
 use std::collections::{HashMap, HashSet};
@@ -572,6 +573,19 @@ impl Connector for GhlConnector {
             tracing::debug!(%kind, id, "GHL delete of a record already gone");
         }
         Ok(())
+    }
+
+    /// Every Contacts-API operation by `operationId` (see [`operations`]).
+    async fn invoke(&self, op: &str, input: &Map<String, Value>) -> Result<Value, ConnectorError> {
+        self.invoke_operation(op, input).await
+    }
+
+    async fn find_invoked(
+        &self,
+        op: &str,
+        input: &Map<String, Value>,
+    ) -> Result<Option<Value>, ConnectorError> {
+        self.find_invoked_operation(op, input).await
     }
 
     fn parse_webhook(

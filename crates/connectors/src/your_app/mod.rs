@@ -23,6 +23,7 @@ pub mod config;
 mod listing;
 pub mod mapping;
 pub mod models;
+pub mod operations;
 pub mod webhooks;
 
 use std::collections::HashMap;
@@ -501,6 +502,11 @@ impl Connector for YourAppConnector {
             Ok(_) | Err(ConnectorError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// `get-contact` and the deletes (see [`operations`]).
+    async fn invoke(&self, op: &str, input: &Map<String, Value>) -> Result<Value, ConnectorError> {
+        self.invoke_operation(op, input).await
     }
 
     fn parse_webhook(

@@ -19,11 +19,19 @@
 //!   create. A marker reserved but never confirmed (the run died between the create and the
 //!   confirmation) is settled by looking for the record among the contact's before creating it
 //!   again, and creates carry a stable idempotency key for apps that honour one.
+//! * `call` runs reads, converging writes and deletes (a record already gone counts as deleted)
+//!   on every run, and operations that make something new once per (flow, step, record), with
+//!   the same kind of marker holding the first call's answer (see `call.rs`).
+//!
+//! * `report` writes an export of the unified view into the project folder, replacing the whole
+//!   file at once, so running it again rewrites the same file (see `report.rs`).
 //!
 //! Scheduled and manual runs ([`schedule`]) use the same runner; a scheduled run has no
 //! triggering record.
 
+mod call;
 mod read;
+mod report;
 mod run;
 pub mod schedule;
 mod steps;
@@ -75,6 +83,9 @@ pub struct ActionJob<'a> {
     pub connectors: &'a Connectors,
     /// The job, for the audit trail.
     pub job_id: Option<JobId>,
+    /// The project folder: where `report` actions write their files (`None`: an engine started
+    /// without a project, whose `report` actions fail).
+    pub project_dir: Option<&'a std::path::Path>,
 }
 
 /// Runs `flow`'s actions for the payload's record at run time `now` (due offsets count from it)

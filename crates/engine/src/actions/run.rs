@@ -18,7 +18,7 @@ use connectors::{Connector, EntityKind, Record};
 use serde_json::{json, Map, Value};
 
 use super::{ActionJob, ActionPayload, HintEvent, Origin};
-use crate::flow::{action_context, record_value, text_of, MapWarning};
+use crate::flow::{action_context, record_value, text_of, with_contact, MapWarning};
 use crate::store::{
     ChangeAudit, ChangeOp, Commit, FieldDiff, IdentityId, Link, SnapshotPut, StoreError,
 };
@@ -196,6 +196,7 @@ impl<'a> Run<'a> {
         let mut ctx = action_context(fields, self.now);
         if let Some(s) = &self.start {
             ctx.insert("id".into(), Value::String(s.record.id.clone()));
+            with_contact(&mut ctx, &s.record);
         }
         for (k, v) in &self.fetched {
             ctx.insert(k.clone(), v.clone());
@@ -364,6 +365,7 @@ impl<'a> Run<'a> {
             .put_snapshot(SnapshotPut {
                 identity_id: identity,
                 connection_id: connection.to_string(),
+                peer: String::new(),
                 fields: Value::Object(fields),
                 hash,
             })

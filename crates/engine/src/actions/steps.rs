@@ -58,6 +58,16 @@ impl Run<'_> {
                 kind,
                 as_name,
             } => self.fetch_related(connection, *kind, as_name).await,
+            Action::Call {
+                connection,
+                operation,
+                input,
+                as_name,
+            } => {
+                self.call(index, connection, operation, input, as_name.as_deref())
+                    .await
+            }
+            Action::Report { kind, format, to } => self.report(*kind, *format, to).await,
         }
     }
 

@@ -11,15 +11,41 @@
 //! | `poll`, and any type not listed (`manual`, `test` …) | changed | `changed` |
 //! | `reconcile` (and any hint a reconcile ingests) | — | nothing |
 //!
+//! Polls run for syncs and for actions flows triggered on `changed` ([`polled_streams`]).
+//!
 //! A completion is also an update of the task (its `completed` field changed). A poll sees
 //! that a record changed but not whether it is new, so only `changed` flows run for it; a
 //! `created` flow needs the app's webhooks (or a manual run). A reconcile re-reads every record
 //! periodically: it is not a change, and firing flows for it would re-run them for every
 //! record every hour.
 
+use std::collections::BTreeSet;
+
+use connectors::EntityKind;
 use serde::{Deserialize, Serialize};
 
-use crate::flow::EventType;
+use crate::flow::{EventType, Flow, FlowBody, Trigger};
+
+/// The (connection, kind) streams the scheduler polls for enabled actions flows triggered on
+/// `changed`: a poll is how apps without webhooks (Insightly, SalesNexus) start flows, and how
+/// changes whose webhook was dropped still do. Such a stream starts counting at its first poll
+/// (records changed before it do not start the flow), as a new schedule does; a stream a sync
+/// also polls is backfilled as the sync's.
+pub(crate) fn polled_streams(flows: &[Flow]) -> BTreeSet<(String, EntityKind)> {
+    flows
+        .iter()
+        .filter(|f| f.enabled && matches!(f.body, FlowBody::Actions(_)))
+        .filter_map(|f| match &f.trigger {
+            Trigger::Event {
+                connection,
+                kind,
+                event: EventType::Changed,
+                ..
+            } => Some((connection.clone(), *kind)),
+            _ => None,
+        })
+        .collect()
+}
 
 /// What a change hint says happened to its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

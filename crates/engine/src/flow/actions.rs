@@ -15,7 +15,7 @@ use super::parse_mapping::{decode_mapping, template, unknown_field};
 use super::template::Template;
 use super::yaml::{Node, NodeValue};
 
-const ACTIONS: [&str; 8] = [
+const ACTIONS: [&str; 10] = [
     "upsert",
     "create_related",
     "update",
@@ -24,6 +24,8 @@ const ACTIONS: [&str; 8] = [
     "remove_tags",
     "add_note",
     "fetch_related",
+    "call",
+    "report",
 ];
 
 /// What the actions know about the record that started the flow. When the trigger itself
@@ -136,9 +138,15 @@ fn decode_action(
         "complete_task" => &["connection", "title"],
         "add_tags" | "remove_tags" => &["connection", "tags"],
         "add_note" => &["connection", "body"],
+        "call" => &super::parse_call::CALL_KEYS,
+        "report" => &super::parse_report::REPORT_KEYS,
         _ => &["connection", "kind", "as"],
     };
     let m = ctx.map(body, &p, &format!("`{name}`"), keys)?;
+    if name == "report" {
+        // Reads every connection: it has none of its own.
+        return super::parse_report::report(ctx, &m, start);
+    }
     let connection = if name == "upsert" {
         m.require(ctx, "connection", "`upsert`").and_then(|n| {
             let c = ctx.text(n, &m.at("connection"))?;
@@ -199,6 +207,7 @@ fn decode_action(
                 body: body?,
             })
         }
+        "call" => super::parse_call::call(ctx, &m, conns, connection),
         _ => fetch_related(ctx, &m, conns, connection),
     }
 }
@@ -538,25 +547,7 @@ fn fetch_related(
         &["task", "note", "appointment"],
     );
     let as_name = match m.get("as") {
-        Some(n) => {
-            let s = ctx.text(n, &m.at("as"))?;
-            let valid = s
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !valid {
-                ctx.error(
-                    n.pos,
-                    &m.at("as"),
-                    format!("`{s}` is not a template variable name"),
-                    Some("use lower-case letters, digits and `_`, e.g. `open_tasks`".into()),
-                );
-                return None;
-            }
-            s
-        }
+        Some(n) => super::parse_call::var_name(ctx, n, &m.at("as"))?,
         None => format!("{}s", kind?),
     };
     Some(Action::FetchRelated {

@@ -11,11 +11,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::eval::{
-    action_context, edit_tags, related_fields, render, render_fields, render_tags, tags_of,
+    action_context, edit_tags, related_fields, render, render_fields, render_input, render_tags,
+    tags_of, with_contact,
 };
 use super::filter::text_of;
 use super::mapping::{Direction, MapWarning};
 use super::model::{Action, Flow, FlowBody, SyncDirection, Trigger};
+use super::parse_report::{extension, kind_name, report_path_problem};
 
 /// How to run a dry run.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +57,7 @@ pub struct DryRun {
 pub struct PlannedAction {
     /// The action's name (`create_related` …).
     pub action: String,
+    /// Where it acts; `*` for `report`, which reads every connection.
     pub connection: String,
     /// One line for people: "create task `Welcome call` due 2024-03-07T09:00:00Z".
     pub summary: String,
@@ -142,14 +145,24 @@ pub fn dry_run_with(
                 run.skipped_by_filter = true;
                 return Ok(run);
             }
-            plan_actions(&mut run, actions, sample, opts.now);
+            let everyone = matches!(flow.trigger, Trigger::Schedule(_));
+            plan_actions(&mut run, actions, sample, opts.now, everyone);
         }
     }
     Ok(run)
 }
 
-fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: DateTime<Utc>) {
+/// `everyone`: the flow runs without a record (a schedule), so a `report` covers every linked
+/// person rather than the sample's.
+fn plan_actions(
+    run: &mut DryRun,
+    actions: &[Action],
+    sample: &Record,
+    now: DateTime<Utc>,
+    everyone: bool,
+) {
     let mut ctx = action_context(&sample.fields, now);
+    with_contact(&mut ctx, sample);
     let mut after = sample.fields.clone();
     for action in actions {
         let mut plan = PlannedAction {
@@ -257,6 +270,49 @@ fn plan_actions(run: &mut DryRun, actions: &[Action], sample: &Record, now: Date
                 });
                 plan.connection = connection.clone();
                 plan.summary = format!("fetch the contact's {kind}s as `{as_name}`");
+            }
+            Action::Call {
+                connection,
+                operation,
+                input,
+                as_name,
+            } => {
+                plan.fields = render_input(&mut run.warnings, &ctx, input);
+                plan.connection = connection.clone();
+                plan.summary = format!("call `{operation}`");
+                if let Some(name) = as_name {
+                    ctx.insert(name.clone(), Value::Null);
+                    plan.summary.push_str(&format!(", its answer as `{name}`"));
+                    run.warnings.push(MapWarning {
+                        field: name.clone(),
+                        message: format!("a dry run calls nothing; `{name}` is empty"),
+                    });
+                }
+            }
+            Action::Report { kind, format, to } => {
+                let path = render(&mut run.warnings, &ctx, "to", to);
+                if let Some(problem) = report_path_problem(&path) {
+                    run.warnings.push(MapWarning {
+                        field: "to".into(),
+                        message: format!("{problem}; the report would not be written"),
+                    });
+                }
+                let (kind, format) = (kind_name(*kind), extension(*format));
+                let whom = if everyone {
+                    "every linked person"
+                } else {
+                    "the contact's person"
+                };
+                plan.connection = "*".into();
+                plan.summary = format!("write the {kind} ({format}) of {whom} to `{path}`");
+                for (k, v) in [
+                    ("kind", kind),
+                    ("format", format),
+                    ("to", &path),
+                    ("of", whom),
+                ] {
+                    plan.fields.insert(k.into(), Value::String(v.to_string()));
+                }
             }
         }
         run.actions.push(plan);

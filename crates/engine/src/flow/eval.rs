@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::filter::{lookup, text_of};
 use super::mapping::MapWarning;
-use super::model::{FieldValue, RelatedItem};
+use super::model::{FieldValue, InputValue, RelatedItem};
 use super::template::{context, Template};
 use super::values::to_rfc3339;
 
@@ -102,6 +102,49 @@ pub fn render_tags(
     tags.iter()
         .map(|t| render(warnings, ctx, "tags", t))
         .collect()
+}
+
+/// Renders a `call`'s inputs: templates become text (the connector reads `"true"` or `"42"` for
+/// typed inputs), lists and maps are rendered inside.
+pub fn render_input(
+    warnings: &mut Vec<MapWarning>,
+    ctx: &Map<String, Value>,
+    input: &std::collections::BTreeMap<String, InputValue>,
+) -> Map<String, Value> {
+    fn one(w: &mut Vec<MapWarning>, ctx: &Map<String, Value>, name: &str, v: &InputValue) -> Value {
+        match v {
+            InputValue::Template(t) => Value::String(render(w, ctx, name, t)),
+            InputValue::Constant(c) => c.clone(),
+            InputValue::List(items) => {
+                Value::Array(items.iter().map(|i| one(w, ctx, name, i)).collect())
+            }
+            InputValue::Map(m) => Value::Object(
+                m.iter()
+                    .map(|(k, i)| (k.clone(), one(w, ctx, &format!("{name}.{k}"), i)))
+                    .collect(),
+            ),
+        }
+    }
+    input
+        .iter()
+        .map(|(k, v)| (k.clone(), one(warnings, ctx, k, v)))
+        .collect()
+}
+
+/// Adds `contact` to a run's template context: the triggering contact (its fields and `id`), or
+/// for a task, note or appointment its contact's `id`, so `{{ contact.id }}` names the contact
+/// whatever the trigger's kind.
+pub fn with_contact(ctx: &mut Map<String, Value>, record: &Record) {
+    let contact = match (record.kind, &record.parent_id) {
+        (connectors::EntityKind::Contact, _) => record_value(record),
+        (k, Some(parent)) if k.has_parent() => {
+            let mut m = Map::new();
+            m.insert("id".into(), Value::String(parent.clone()));
+            Value::Object(m)
+        }
+        _ => return,
+    };
+    ctx.insert("contact".into(), contact);
 }
 
 /// The `tags` of a record's fields as text (a missing or non-list value is no tags).

@@ -26,8 +26,10 @@ mod eval;
 mod filter;
 mod mapping;
 mod model;
+mod parse_call;
 mod parse_flow;
 mod parse_mapping;
+mod parse_report;
 mod parse_sync;
 mod phone;
 mod project;
@@ -39,8 +41,8 @@ mod yaml;
 pub use diag::{did_you_mean, Diagnostic, FlowError};
 pub use dry_run::{dry_run, dry_run_with, DryRun, DryRunError, DryRunOptions, PlannedAction};
 pub use eval::{
-    action_context, edit_tags, record_value, related_fields, render, render_fields, render_tags,
-    tags_of,
+    action_context, edit_tags, record_value, related_fields, render, render_fields, render_input,
+    render_tags, tags_of, with_contact,
 };
 pub(crate) use filter::text_of;
 pub use filter::{lookup, Condition, Filter, Op};
@@ -49,10 +51,11 @@ pub use mapping::{
 };
 pub use model::{
     canonical_fields, is_known_field, Action, AppKind, ConflictPolicy, DeletePolicy, EventType,
-    FieldValue, Flow, FlowBody, MatchOn, Offset, RelatedItem, Schedule, Side, SyncDirection,
-    SyncSpec, Trigger,
+    FieldValue, Flow, FlowBody, InputValue, MatchOn, Offset, RelatedItem, Schedule, Side,
+    SyncDirection, SyncSpec, Trigger,
 };
 pub use parse_flow::{parse_flow, Connections};
+pub use parse_report::{report_file, report_path_problem, REPORT_FORMATS, REPORT_KINDS};
 pub use phone::{countries as phone_countries, normalize_phone};
 pub use project::{
     load_flows, load_project, load_project_with, parse_project, Connection, Env, ProcessEnv,

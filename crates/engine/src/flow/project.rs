@@ -99,6 +99,15 @@ impl Project {
     pub fn apps(&self) -> Connections {
         apps(&self.connections)
     }
+
+    /// The project folder (that of the project file; `.` for a bare file name): relative
+    /// settings resolve against it, and `report` actions write into it.
+    pub fn dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
 }
 
 fn apps(conns: &BTreeMap<String, Connection>) -> Connections {

@@ -21,7 +21,7 @@ struct Cli {
 enum Command {
     /// Start the GHL sandbox with seed data and print how to use it (runs until Ctrl-C).
     Demo(demo::DemoArgs),
-    /// Run a local emulator (`ghl-bridge sandbox ghl|your-app|investnext|invoco`).
+    /// Run a local emulator (`ghl-bridge sandbox ghl|your-app|investnext|invoco|insightly|salesnexus`).
     Sandbox {
         #[command(subcommand)]
         app: sandbox_cmd::SandboxApp,

@@ -14,6 +14,7 @@ mod builtin;
 mod ghl;
 mod ghl_ops;
 mod polled;
+mod polled_actions;
 mod rest;
 mod timers;
 

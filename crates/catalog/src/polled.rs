@@ -1,138 +1,118 @@
-//! Insightly and SalesNexus: apps without webhooks, so their triggers are the scheduler's polls
-//! (a poll sees that a record changed, not whether it is new: `changed` only), and their actions
-//! are the record actions through their connectors.
+//! Insightly and SalesNexus: apps whose API has no change webhooks, so their triggers are the
+//! scheduler's polls. A poll sees that a record changed, not whether it is new, so these apps
+//! offer `changed` triggers only; a delete is found only by a sync's reconcile, so there are no
+//! `deleted` triggers either. Each app also has an optional push that is read as a hint to
+//! re-read a record — Insightly workflow posts (any kind), SalesNexus Stage Trigger posts
+//! (contacts only) — and starts the same `changed` flows sooner. Their actions are in
+//! [`crate::polled_actions`].
 
-use connectors::EntityKind::{self, Appointment, Contact, Note, Task};
+use connectors::EntityKind::{self, Appointment, Business, Contact, Note, Task};
 
-use crate::ghl::{action, fetched, inputs as i, trigger};
+use crate::ghl::trigger;
 use crate::Entry;
 
 /// Apps whose triggers are polls.
 pub const APPS: [&str; 2] = ["insightly", "salesnexus"];
 
-fn s(text: &str, app: &str) -> String {
+/// `APP` in a snippet → the app.
+pub(crate) fn s(text: &str, app: &str) -> String {
     text.replace("APP", app)
+}
+
+const COUNTING: &str = "A poll cannot tell a new record from a changed one, so only `changed` exists. Polling starts counting when the flow is first seen: records changed before that do not start it.";
+
+/// How each app finds a change of `kind`, for the trigger's description.
+fn found_by(app: &str, kind: EntityKind) -> String {
+    match (app, kind) {
+        ("insightly", _) => {
+            let (object, extra) = match kind {
+                Contact => ("Contacts", ""),
+                Task => ("Tasks", " Tasks linked to no contact are not seen; actions on \"the contact\" act on the task's first linked contact."),
+                Note => ("Notes", " Notes linked to no contact are not seen; actions on \"the contact\" act on the note's contact."),
+                Appointment => ("Events", " Events linked to no contact are not seen; actions on \"the contact\" act on the event's contact."),
+                _ => ("Organisations", " An organisation has no contact: the flow's actions work on the organisation itself (`update`)."),
+            };
+            format!(
+                "Found by the scheduler's poll of `/{object}/Search?updated_after_utc=` (Insightly has no webhook subscriptions), or sooner when an Insightly workflow posts the record to ghl-bridge: the post is only a hint to re-read it (with `webhook_secret` set, it must carry that Basic-auth password). Insightly stamps changes to the second: a second change within the same second as the one a poll already saw is seen at the record's next change.{extra} {COUNTING}"
+            )
+        }
+        (_, Contact) => format!(
+            "Found by the scheduler's poll, a full scan of the contact list (the API has no \"updated since\" filter: each poll costs one request per 100 contacts), or sooner when a pipeline Stage Trigger with the action \"Post Webhook\" posts the contact to ghl-bridge: the post is only a hint to re-read it (with `webhook_token` set, it must carry it in `X-Webhook-Token`). {COUNTING}"
+        ),
+        (_, Task) => format!(
+            "Found by the scheduler's poll, a full scan of the task list (SalesNexus sends no task webhooks and has no \"updated since\" filter). Tasks of type Meeting are appointments, not tasks. Actions on \"the contact\" act on the task's contact. {COUNTING}"
+        ),
+        (_, Appointment) => format!(
+            "A meeting (a SalesNexus task of type Meeting) found by the scheduler's poll, a full scan of the task list; a task whose type becomes Meeting shows up here. Actions on \"the contact\" act on the meeting's contact. {COUNTING}"
+        ),
+        _ => format!(
+            "Found by the scheduler's poll, a full scan of the notes list (SalesNexus sends no note webhooks; records without a change time are compared by content). Actions on \"the contact\" act on the note's contact. {COUNTING}"
+        ),
+    }
+}
+
+/// The kinds each app's triggers cover, with their names in ids and snippets.
+fn trigger_kinds(app: &str) -> &'static [(EntityKind, &'static str)] {
+    match app {
+        "insightly" => &[
+            (Contact, "contact"),
+            (Task, "task"),
+            (Note, "note"),
+            (Appointment, "appointment"),
+            (Business, "business"),
+        ],
+        _ => &[
+            (Contact, "contact"),
+            (Task, "task"),
+            (Note, "note"),
+            (Appointment, "appointment"),
+        ],
+    }
+}
+
+/// The snippet of a `changed` trigger: tag the contact (a record of a contact kind), or tidy an
+/// organisation's name (businesses have no contact to tag).
+fn trigger_snippet(app: &str, k: &str) -> String {
+    match k {
+        "contact" => format!(
+            "name: {app} contact changed\ntrigger: {app}.contact.changed\nactions:\n  - add_tags: [seen-by-bridge]\n"
+        ),
+        "business" => format!(
+            "name: Tidy {app} organisation names\ntrigger: {app}.business.changed\nactions:\n  - update: {{set: {{name: \"{{{{ name | trim }}}}\"}}}}\n"
+        ),
+        _ => format!(
+            "name: {app} {k} changed\ntrigger: {app}.{k}.changed\nactions:\n  - add_tags: [{k}-activity]\n"
+        ),
+    }
 }
 
 /// The entries of both polled apps.
 pub(crate) fn entries() -> Vec<Entry> {
     let mut v = Vec::new();
     for app in APPS {
-        let kinds: &[(EntityKind, &str)] = match app {
-            "insightly" => &[
-                (Contact, "contact"),
-                (Task, "task"),
-                (Note, "note"),
-                (Appointment, "appointment"),
-            ],
-            _ => &[(Contact, "contact"), (Task, "task"), (Note, "note")],
-        };
-        for (kind, k) in kinds {
-            let tag = if *k == "contact" {
-                "seen-by-bridge".to_string()
-            } else {
-                format!("{k}-activity")
+        for (kind, k) in trigger_kinds(app) {
+            let what = match *k {
+                "appointment" if app == "insightly" => "appointment (event)",
+                "appointment" => "appointment (meeting)",
+                "business" => "organisation (business)",
+                other => other,
+            };
+            let title = format!("{what} created or updated");
+            let lead = match *k {
+                "business" => "An organisation is created or changes.".to_string(),
+                "appointment" => "An appointment is booked or changes.".to_string(),
+                _ => format!("A {k} is created or changes."),
             };
             v.push(trigger(
                 app,
                 &format!("{k}_changed"),
                 *kind,
-                &format!("{k} created or updated"),
-                &format!("A {k} is created or changes, found by the scheduler's poll of the app's changed records (every poll interval; the app sends no webhooks). Polling starts counting when the flow is first seen."),
-                &s(&format!("name: APP {k} changed\ntrigger: APP.{k}.changed\nactions:\n  - add_tags: [{tag}]\n"), app),
+                &title,
+                &format!("{lead} {}", found_by(app, *kind)),
+                &trigger_snippet(app, k),
             ));
         }
-        v.extend(actions(app));
+        v.extend(crate::polled_actions::entries(app));
     }
     v
-}
-
-fn actions(app: &'static str) -> Vec<Entry> {
-    let a = |key: &str, title: &str, description: &str, inputs, outputs, snippet: &str| {
-        action(
-            app,
-            key,
-            title,
-            description,
-            inputs,
-            outputs,
-            &s(snippet, app),
-        )
-    };
-    vec![
-        a("upsert_contact", "upsert contact", "Creates or updates the app's contact matching the triggering record (by link, then email), and links both.", i::upsert(), vec![], r#"
-name: GHL contacts into APP
-trigger: ghl.contact.changed
-filter: {field: email, exists: true}
-actions:
-  - upsert:
-      connection: APP
-      match: [email]
-      mapping:
-        - {to: first_name, from: first_name}
-        - {to: last_name, from: last_name}
-        - {to: email, from: email, transform: normalize_email}
-"#),
-        a("upsert_task", "upsert task", "Creates or updates the app's task linked to the triggering task, under the contact linked to its contact.", i::upsert(), vec![], r#"
-name: GHL tasks into APP
-trigger: ghl.task.created
-actions:
-  - upsert: {connection: APP, kind: task}
-"#),
-        a("update_contact", "update contact", "Sets fields on the triggering contact (or the contact linked to the triggering record); writes only what differs.", i::update(), vec![], r#"
-name: Stamp APP contacts
-trigger: APP.contact.changed
-actions:
-  - update: {set: {city: "{{ city | default('Unknown', true) }}"}}
-"#),
-        a("create_tasks", "create tasks", "Creates tasks under the triggering contact, each once per contact.", i::create_related(), vec![], r#"
-name: APP onboarding tasks
-trigger: APP.contact.changed
-actions:
-  - create_related:
-      kind: task
-      items:
-        - {title: "Welcome call with {{ first_name }}", due: +1d}
-"#),
-        a("add_note", "add note", "Adds a note to the contact, once per text.", i::add_note(), vec![], r#"
-name: APP contact note
-trigger: APP.contact.changed
-actions:
-  - add_note: "Seen by ghl-bridge: {{ first_name }} {{ last_name }}"
-"#),
-        a("complete_task_by_title", "complete task by title", "Completes the contact's open tasks with a title.", i::complete(true), vec![], r#"
-name: Close the APP welcome call
-trigger: APP.contact.changed
-filter: {field: tags, contains: onboarded}
-actions:
-  - complete_task: {title: "Welcome call"}
-"#),
-        a("add_tags", "add tags", "Adds tags to the contact.", i::tags(), vec![], r#"
-name: Tag APP prospects
-trigger: APP.contact.changed
-actions:
-  - add_tags: [prospect]
-"#),
-        a("remove_tags", "remove tags", "Removes tags from the contact.", i::tags(), vec![], r#"
-name: Untag APP customers
-trigger: APP.contact.changed
-filter: {field: tags, contains: customer}
-actions:
-  - remove_tags: [prospect]
-"#),
-        a("fetch_tasks", "fetch tasks", "Loads the contact's tasks for later templates.", i::fetch("task"), fetched("tasks", "task"), r#"
-name: Summarise APP open tasks
-trigger: APP.contact.changed
-actions:
-  - fetch_related: {kind: task}
-  - add_note: "Open tasks: {{ tasks | rejectattr('completed') | map(attribute='title') | join(', ') }}"
-"#),
-        a("fetch_notes", "fetch notes", "Loads the contact's notes for later templates.", i::fetch("note"), fetched("notes", "note"), r#"
-name: Count APP notes
-trigger: APP.contact.changed
-actions:
-  - fetch_related: {kind: note}
-  - add_tags: ["notes-{{ notes | length }}"]
-"#),
-    ]
 }

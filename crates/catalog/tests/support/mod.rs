@@ -1,5 +1,6 @@
 //! The world the catalog's cases run in: the GHL sandbox and the REST emulator under the three
-//! profiles (your_app, investnext, invoco) over real HTTP, one webhook receiver for all of them,
+//! profiles (your_app, investnext, invoco) over real HTTP — plus, when a test binary asks for
+//! them, the Insightly and SalesNexus emulators — one webhook receiver for all of them,
 //! connectors named after their apps (as the snippets name them), and one SQLite store shared by
 //! the engines each case builds from its entry's snippet.
 #![allow(dead_code)] // each test binary uses a part
@@ -7,8 +8,13 @@
 pub mod cases;
 mod engine_cases;
 mod ghl_cases;
+pub mod insightly;
 mod ops_cases;
+mod polled;
+mod polled_actions;
+mod polled_cases;
 mod rest_cases;
+pub mod salesnexus;
 mod timer_cases;
 
 use std::collections::{BTreeMap, HashMap};
@@ -73,6 +79,12 @@ pub struct World {
     pub ghl_conn: Arc<GhlConnector>,
     pub connectors: BTreeMap<String, Arc<dyn Connector>>,
     pub store: Arc<dyn Store>,
+    /// The Insightly emulator, when the binary started it ([`World::with_insightly`]).
+    pub ins: Option<ghl_sandbox::insightly::InsightlySandbox>,
+    /// The SalesNexus emulator, when the binary started it ([`World::with_salesnexus`]).
+    pub sn: Option<ghl_sandbox::salesnexus::SnSandbox>,
+    /// `http://…/hook`: deliveries to `<hook_url>/<app>` reach [`World::delivery`].
+    pub hook_url: String,
     hooks: Mutex<mpsc::UnboundedReceiver<(String, Delivery)>>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -169,6 +181,9 @@ impl World {
             ghl_conn,
             connectors,
             store,
+            ins: None,
+            sn: None,
+            hook_url,
             hooks: Mutex::new(rx),
             http: reqwest::Client::new(),
             _dir: dir,
@@ -219,15 +234,22 @@ impl World {
     /// The next delivery from `app` whose body names `id` and has type `event` (others are
     /// skipped: they belong to earlier steps or to the flows' own writes).
     pub async fn webhook(&self, app: &str, event: &str, id: &str) -> Delivery {
+        let what = format!("{event} webhook naming {id}");
+        self.delivery(app, &what, |body| body["type"] == event && holds(body, id))
+            .await
+    }
+
+    /// The next delivery to `<hook_url>/<app>` whose JSON body passes `pick` (others are
+    /// skipped); `what` names it in the failure.
+    pub async fn delivery(&self, app: &str, what: &str, pick: impl Fn(&Value) -> bool) -> Delivery {
         let mut rx = self.hooks.lock().await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             let got = tokio::time::timeout_at(deadline, rx.recv())
                 .await
-                .unwrap_or_else(|_| panic!("no {event} webhook from {app} naming {id} within 15 s"))
+                .unwrap_or_else(|_| panic!("no {what} from {app} within 15 s"))
                 .expect("receiver open");
-            let body = got.1.json();
-            if got.0 == app && body["type"] == event && holds(&body, id) {
+            if got.0 == app && pick(&got.1.json()) {
                 return got.1;
             }
         }

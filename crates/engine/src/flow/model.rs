@@ -56,7 +56,8 @@ impl AppKind {
     }
 
     /// The entity kinds the app's API has, so a flow naming another kind fails at load time
-    /// rather than at its first run. SalesNexus has no appointment, tag or company objects;
+    /// rather than at its first run. SalesNexus has no tag or company objects (its appointments are
+    /// Meeting-type tasks, which its connector reads and writes as appointments);
     /// the generic REST contract (Your App, InvestNext, Invoco) has no tag or business lists —
     /// contact tags still sync as the contact's `tags` field everywhere.
     pub fn kinds(self) -> &'static [EntityKind] {

@@ -203,6 +203,35 @@ impl Connector for Audited {
         r
     }
 
+    fn operations(&self) -> &'static [connectors::OperationSpec] {
+        self.inner.operations()
+    }
+
+    /// Forwarded, so flows' `call` steps reach the app through the wrapper (the trait's default
+    /// answers `Unsupported`); recorded as `CALL <operation>`, without its inputs.
+    async fn invoke(
+        &self,
+        operation: &str,
+        input: &Map<String, Value>,
+    ) -> Result<Value, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.invoke(operation, input).await;
+        self.record("CALL", operation.to_string(), t, &r).await;
+        r
+    }
+
+    async fn find_invoked(
+        &self,
+        operation: &str,
+        input: &Map<String, Value>,
+    ) -> Result<Option<Value>, ConnectorError> {
+        let t = Instant::now();
+        let r = self.inner.find_invoked(operation, input).await;
+        self.record("GET", format!("{operation}?lookup"), t, &r)
+            .await;
+        r
+    }
+
     fn parse_webhook(
         &self,
         headers: &HashMap<String, String>,

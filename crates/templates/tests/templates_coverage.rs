@@ -81,6 +81,41 @@ const COVERAGE: &[(&str, &str, &str)] = &[
         "templates_invoco_report.rs",
         "invoco_recurring_report_writes_people_tasks_and_notes_of_both_apps",
     ),
+    (
+        "salesnexus-contact-activity",
+        "templates_salesnexus.rs",
+        "salesnexus_contact_activity_pulls_ghl_tasks_notes_and_appointments",
+    ),
+    (
+        "salesnexus-tasks-notes",
+        "templates_salesnexus.rs",
+        "salesnexus_tasks_notes_pushed_as_they_are_created",
+    ),
+    (
+        "salesnexus-business",
+        "templates_salesnexus_leads.rs",
+        "salesnexus_business_carries_the_ghl_business_onto_the_contact",
+    ),
+    (
+        "salesnexus-web-leads",
+        "templates_salesnexus_leads.rs",
+        "salesnexus_web_leads_reach_salesnexus_with_one_call_back_task",
+    ),
+    (
+        "insightly-contacts-to-ghl",
+        "templates_insightly.rs",
+        "insightly_contacts_to_ghl_creates_and_updates_by_polling",
+    ),
+    (
+        "insightly-tasks-notes",
+        "templates_insightly.rs",
+        "insightly_tasks_notes_mirror_both_ways_with_status",
+    ),
+    (
+        "insightly-tags-companies",
+        "templates_insightly_tags.rs",
+        "insightly_tags_companies_sync_tags_and_organisations_both_ways",
+    ),
 ];
 
 fn repo_templates() -> BTreeSet<String> {
@@ -149,6 +184,8 @@ async fn every_template_loads_without_diagnostics_and_builds_its_connections() {
         for s in meta.required() {
             let v = match s.env.as_str() {
                 "GHL_WEBHOOK_PUBLIC_KEY" => pem.clone(),
+                // SalesNexus keys have a fixed prefix, checked when the connection is built.
+                "SALESNEXUS_KEY" => "sn_live_abcdefgh.value".into(),
                 n if n.ends_with("_URL") => "http://127.0.0.1:9/v1".into(),
                 n => format!("value-of-{n}"),
             };

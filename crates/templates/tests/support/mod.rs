@@ -6,6 +6,13 @@
 //! verified by the project's own GHL connection before they are ingested.
 #![allow(dead_code)] // each test binary uses a part
 
+mod apps;
+pub mod insightly;
+pub mod salesnexus;
+mod settle;
+#[allow(unused_imports)] // each test binary names the emulator it runs
+pub use apps::{AppEmulator, AppSpec, Insightly, SalesNexus};
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,8 +25,6 @@ use engine::runtime::{Engine, EngineOptions};
 use engine::store::{self, EventSource, Link, Store};
 use ghl_sandbox::ghl::ratelimit::LimitConfig;
 use ghl_sandbox::ghl::{GhlConfig, GhlSandbox};
-use ghl_sandbox::rest::ratelimit::RateLimit;
-use ghl_sandbox::rest::{Profile, RestConfig, RestSandbox};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -73,8 +78,8 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<Delivery>) {
 pub struct Fx {
     pub template: templates::Template,
     pub ghl: GhlSandbox,
-    pub app: RestSandbox,
-    /// The project's name of the REST connection (`your_app`, `investnext`, `invoco`).
+    pub app: AppEmulator,
+    /// The project's name of the app's connection (`your_app`, `investnext`, `insightly` …).
     pub app_conn: String,
     pub dir: tempfile::TempDir,
     pub project: Project,
@@ -84,9 +89,15 @@ pub struct Fx {
     http: reqwest::Client,
 }
 
-/// Starts the world for template `id`: GHL with `ghl_contacts` seeded contacts, the REST
-/// emulator with `profile` and `app_contacts` seeded contacts.
-pub async fn start(id: &str, profile: Profile, ghl_contacts: usize, app_contacts: usize) -> Fx {
+/// Starts the world for template `id`: GHL with `ghl_contacts` seeded contacts, the app's
+/// emulator (a REST `Profile`, [`Insightly`] or [`SalesNexus`]) with `app_contacts` seeded
+/// contacts.
+pub async fn start(
+    id: &str,
+    app: impl Into<AppSpec>,
+    ghl_contacts: usize,
+    app_contacts: usize,
+) -> Fx {
     let template = templates::get(id).unwrap_or_else(|| panic!("template `{id}` is shipped"));
     let ghl = GhlSandbox::start(GhlConfig {
         contacts: ghl_contacts,
@@ -100,17 +111,7 @@ pub async fn start(id: &str, profile: Profile, ghl_contacts: usize, app_contacts
     })
     .await
     .expect("GHL sandbox starts");
-    let app = RestSandbox::start(RestConfig {
-        profile,
-        contacts: app_contacts,
-        limits: RateLimit {
-            limit: 1_000_000,
-            window_secs: 60,
-        },
-        ..Default::default()
-    })
-    .await
-    .expect("REST emulator starts");
+    let app = AppEmulator::start(app.into(), app_contacts).await;
     let (hook_url, hooks) = receiver().await;
     ghl.state.set_webhook_url(Some(hook_url));
 
@@ -125,9 +126,12 @@ pub async fn start(id: &str, profile: Profile, ghl_contacts: usize, app_contacts
             "GHL_LOCATION_ID" => ghl.location_id(),
             "GHL_TOKEN" => ghl.token(),
             "GHL_WEBHOOK_PUBLIC_KEY" => ghl.state.keys.ed25519_public_pem(),
-            other if other.ends_with("_URL") => app.api_url(),
-            other if other.ends_with("_KEY") => app.api_key(),
-            other => panic!("{id}: the test does not know what to put in {other}"),
+            other => match app.setting(other) {
+                Some(v) => v,
+                None if other.ends_with("_URL") => app.api_url(),
+                None if other.ends_with("_KEY") => app.api_key(),
+                None => panic!("{id}: the test does not know what to put in {other}"),
+            },
         };
         env.insert(s.env.clone(), value);
     }
@@ -142,7 +146,7 @@ pub async fn start(id: &str, profile: Profile, ghl_contacts: usize, app_contacts
         .values()
         .find(|c| c.app.as_str() != "ghl")
         .map(|c| c.name.clone())
-        .expect("a REST connection");
+        .expect("an app connection besides GHL");
     let db = format!(
         "sqlite://{}?mode=rwc",
         dir.path().join("ghl-bridge.db").display()
@@ -224,7 +228,7 @@ impl Fx {
 
     /// The app emulator's admin API ("a person in the app").
     pub async fn app_admin(&self, method: Method, path: &str, body: Value) -> Value {
-        let url = format!("{}/_sandbox{path}", self.app.base_url);
+        let url = format!("{}/_sandbox{path}", self.app.admin_root());
         self.call(method, url, body).await
     }
 
@@ -362,7 +366,7 @@ impl Fx {
     pub async fn writes(&self) -> (usize, usize) {
         (
             writes(&self.ghl.base_url).await,
-            writes(&self.app.base_url).await,
+            writes(&self.app.admin_root()).await,
         )
     }
 

@@ -4,6 +4,7 @@ mod catalog_cmd;
 mod demo;
 mod run_cmd;
 mod sandbox_cmd;
+mod serve_cmd;
 mod templates_cmd;
 mod view_cmd;
 
@@ -28,6 +29,8 @@ enum Command {
     },
     /// Run a project: sync its connections until Ctrl-C/SIGTERM (`--once`: one pass, then exit).
     Run(run_cmd::RunArgs),
+    /// `run` plus an HTTP server: webhooks, /healthz, /readyz, /metrics (docs/server.md).
+    Serve(serve_cmd::ServeArgs),
     /// List every trigger and action (`--json`, `--app ghl`, `--type trigger|action`).
     Catalog(catalog_cmd::CatalogArgs),
     /// List the ready projects (`--json`), or start one: `templates init <id> <folder>`.
@@ -54,6 +57,7 @@ async fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(args).await,
         Command::Sandbox { app } => sandbox_cmd::run(app).await,
         Command::Run(args) => run_cmd::run(args).await,
+        Command::Serve(args) => serve_cmd::run(args).await,
         Command::Catalog(args) => catalog_cmd::run(args),
         Command::Templates(args) => templates_cmd::run(args),
         Command::View(args) => view_cmd::run(args).await,

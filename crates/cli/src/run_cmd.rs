@@ -172,9 +172,31 @@ fn load(path: &Path) -> Result<Project, String> {
     })
 }
 
+/// A loaded project, its open store and its ready engine: what `run` and `serve` share.
+pub struct Prepared {
+    pub engine: Arc<Engine>,
+    /// Every connection named in the project (used by a flow or not).
+    pub project_connections: Vec<String>,
+}
+
 /// Runs `ghl-bridge run`.
 pub async fn run(args: RunArgs) -> Result<(), String> {
-    check(&args)?;
+    let Prepared { engine, .. } = prepare(&args, "run").await?;
+    let store = engine.store.clone();
+    let outcome = if args.once {
+        run_once(&engine).await
+    } else {
+        run_until_stopped(engine, args.grace, |_| Vec::new()).await;
+        Ok(())
+    };
+    store.close().await;
+    outcome
+}
+
+/// Checks the options, loads the project, connects the connections its enabled flows use and
+/// opens the store; `what` names the command in the start-up log line.
+pub async fn prepare(args: &RunArgs, what: &str) -> Result<Prepared, String> {
+    check(args)?;
     let project = load(&args.project)?;
     let enabled = project.flows.iter().filter(|f| f.enabled).count();
     let syncs = project
@@ -236,22 +258,19 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
         enabled,
         connections = ?connectors.keys().collect::<Vec<_>>(),
         process = %options.process_id,
-        "ghl-bridge run starting"
+        "ghl-bridge {what} starting"
     );
+    let project_connections = project.connections.keys().cloned().collect();
     let engine = Arc::new(Engine {
-        store: store.clone(),
+        store,
         flows: project.flows,
         connectors,
         options,
     });
-    let outcome = if args.once {
-        run_once(&engine).await
-    } else {
-        run_until_stopped(engine, args.grace).await;
-        Ok(())
-    };
-    store.close().await;
-    outcome
+    Ok(Prepared {
+        engine,
+        project_connections,
+    })
 }
 
 /// `--once`: one poll, one reconcile, every due job; a summary on stdout.
@@ -322,12 +341,18 @@ fn summary(polled: usize, reconciled: usize, ran: usize, s: &QueueStats) -> Stri
     text
 }
 
-/// Runs the workers and the scheduler until Ctrl-C or SIGTERM, then stops them gracefully.
-async fn run_until_stopped(engine: Arc<Engine>, grace: Duration) {
+/// Runs the workers and the scheduler, plus the tasks `extra` starts (the HTTP server of
+/// `serve`), until Ctrl-C or SIGTERM, then stops them all gracefully.
+pub async fn run_until_stopped(
+    engine: Arc<Engine>,
+    grace: Duration,
+    extra: impl FnOnce(watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>>,
+) {
     let (stop, stopped) = watch::channel(false);
     let store: Arc<dyn Store> = engine.store.clone();
     let workers = engine.options.workers;
-    let tasks = engine.spawn(stopped);
+    let mut tasks = extra(stopped.clone());
+    tasks.extend(engine.spawn(stopped));
     tracing::info!(workers, "running; Ctrl-C or SIGTERM stops");
     until_stopped().await;
     tracing::info!(grace = ?grace, "stopping: no new jobs are claimed; running jobs may finish");

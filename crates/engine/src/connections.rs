@@ -36,6 +36,7 @@ mod insightly;
 pub use insightly::INSIGHTLY_SETTINGS;
 mod rest;
 mod salesnexus;
+mod sealed;
 use rest::rest;
 pub use salesnexus::SALESNEXUS_SETTINGS;
 
@@ -186,6 +187,8 @@ impl ConnectorFactory {
         conn: &Connection,
         project_dir: &Path,
     ) -> Result<Arc<dyn Connector>, Vec<ConnectionError>> {
+        let opened = sealed::open_sealed(conn, project_dir)?;
+        let conn = &*opened;
         let s = Settings {
             conn,
             errors: Vec::new(),

@@ -2,8 +2,10 @@
 
 mod catalog_cmd;
 mod demo;
+mod init_cmd;
 mod run_cmd;
 mod sandbox_cmd;
+mod secrets_cmd;
 mod serve_cmd;
 mod templates_cmd;
 mod view_cmd;
@@ -38,6 +40,10 @@ enum Command {
     /// Show people as every app holds them (`--email`, `--contact`, `--all`; `--report`,
     /// `--timeline`; `--json`, `--csv`).
     View(view_cmd::ViewArgs),
+    /// Prepare a project folder: secret key, admin token, starter ghl-bridge.yaml (`--dir`).
+    Init(init_cmd::InitArgs),
+    /// Seal a secret for the project file: `secrets seal --connection NAME --setting S` < value.
+    Secrets(secrets_cmd::SecretsArgs),
 }
 
 fn init_logging() {
@@ -61,6 +67,8 @@ async fn main() -> std::process::ExitCode {
         Command::Catalog(args) => catalog_cmd::run(args),
         Command::Templates(args) => templates_cmd::run(args),
         Command::View(args) => view_cmd::run(args).await,
+        Command::Init(args) => init_cmd::run(args),
+        Command::Secrets(args) => secrets_cmd::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -44,6 +44,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         engine: engine.clone(),
         project_connections: project_connections.into_iter().collect(),
         metrics: Metrics::default(),
+        admin_token: server::admin::AdminToken::load(
+            args.run
+                .project
+                .parent()
+                .unwrap_or(std::path::Path::new(".")),
+        ),
     });
     let app = server::router(state);
     let store = engine.store.clone();

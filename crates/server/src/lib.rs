@@ -8,6 +8,7 @@
 //! id) is recognised by the store and answered 200 without storing it again. See
 //! `docs/server.md` for the status codes.
 
+pub mod admin;
 pub mod metrics;
 
 use std::collections::BTreeSet;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub project_connections: BTreeSet<String>,
     /// Counters shown on `/metrics`.
     pub metrics: Metrics,
+    /// The admin API's bearer token, read once at startup; `None` closes the API (401).
+    pub admin_token: Option<admin::AdminToken>,
 }
 
 /// The server's routes.
@@ -48,6 +51,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
+        .route("/api/openapi.json", get(admin::openapi_json))
+        .nest(admin::PREFIX, admin::router(state.clone()))
         // The limit is enforced in the handler, so the answer can say why in JSON.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

@@ -58,6 +58,8 @@ impl Server {
             .args(["--database", db, "--listen", "127.0.0.1:0"])
             .args(["--poll-every", "1h", "--reconcile-every", "1h"])
             .env("RUST_LOG", "info,sqlx=warn")
+            .env_remove("GHL_BRIDGE_ADMIN_TOKEN")
+            .env_remove("GHL_BRIDGE_SECRET_KEY")
             .env_remove("DATABASE_URL")
             .env("GHL_URL", &w.ghl.base_url)
             .env("GHL_LOCATION", w.ghl.location_id())

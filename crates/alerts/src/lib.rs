@@ -105,7 +105,7 @@ impl Alerts {
     }
 
     /// Evaluates and delivers every `interval` until `stop` turns true (or its sender drops).
-    /// This is what `ghl-bridge serve` is meant to spawn; it is not wired in yet.
+    /// `ghl-bridge serve` spawns this beside its workers.
     pub async fn run(
         mut self,
         store: Arc<dyn Store>,

@@ -3,8 +3,10 @@
 //! crate and docs/server.md).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use alerts::Alerts;
 use clap::Args;
 use server::{AppState, Metrics};
 
@@ -16,6 +18,10 @@ pub struct ServeArgs {
     /// Address the HTTP server listens on (`0.0.0.0:8080` to accept other hosts).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Alert rules (docs/alerts.md). Default: `alerts.yaml` next to the project file, when it
+    /// exists; a file named here must exist.
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -25,6 +31,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     if args.run.once {
         return Err("--once is for `ghl-bridge run`; `serve` runs until stopped".into());
     }
+    // Checked before anything opens, so a broken file stops start-up with the field at fault.
+    let alerts = load_alerts(&args)?;
     let Prepared {
         engine,
         project_connections,
@@ -53,7 +61,17 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     });
     let app = server::router(state);
     let store = engine.store.clone();
+    let alert_store = engine.store.clone();
+    let budgets: Arc<dyn alerts::BudgetSource> = Arc::new(engine.connectors.clone());
     run_until_stopped(engine, args.run.grace, move |mut stopped| {
+        let mut tasks = Vec::new();
+        if let Some(alerts) = alerts {
+            tasks.push(tokio::spawn(alerts.run(
+                alert_store,
+                budgets,
+                stopped.clone(),
+            )));
+        }
         let http = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -65,9 +83,38 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });
-        vec![http]
+        tasks.push(http);
+        tasks
     })
     .await;
     store.close().await;
     Ok(())
+}
+
+/// The alert rules `serve` runs: `--alerts FILE` (which must exist), else `alerts.yaml` beside
+/// the project file when there is one. `None` when there are none to run.
+fn load_alerts(args: &ServeArgs) -> Result<Option<Alerts>, String> {
+    let (path, explicit) = match &args.alerts {
+        Some(p) => (p.clone(), true),
+        None => (
+            args.run
+                .project
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("alerts.yaml"),
+            false,
+        ),
+    };
+    if !explicit && !path.exists() {
+        tracing::info!(path = %path.display(), "no alerts file; alerts are off");
+        return Ok(None);
+    }
+    let alerts = Alerts::load(&path).map_err(|e| format!("alerts file {}: {e}", path.display()))?;
+    tracing::info!(
+        path = %path.display(),
+        rules = alerts.config().rules.len(),
+        interval = ?alerts.config().interval,
+        "alerts loaded"
+    );
+    Ok(Some(alerts))
 }

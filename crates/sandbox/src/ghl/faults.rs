@@ -165,6 +165,19 @@ impl Faults {
     }
 }
 
+/// The `garble` fault, shared by every emulator: keeps the status, cuts the body in half and
+/// appends junk, as a broken proxy would.
+pub async fn garble(resp: axum::response::Response) -> axum::response::Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let mut cut = bytes[..bytes.len() / 2].to_vec();
+    cut.extend_from_slice(b"\x00<html>upstream");
+    parts.headers.remove("content-length");
+    axum::response::Response::from_parts(parts, axum::body::Body::from(cut))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

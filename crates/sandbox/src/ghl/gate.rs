@@ -74,11 +74,7 @@ pub async fn log_layer(State(state): State<Arc<Ghl>>, req: Request, next: Next) 
                 .into_response()
         }
     };
-    let logged_body = (method != "GET" && !bytes.is_empty()).then(|| {
-        let cut = &bytes[..bytes.len().min(4096)];
-        serde_json::from_slice::<Value>(cut)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(cut).into_owned()))
-    });
+    let logged_body = crate::ghl::requestlog::body_excerpt(&method, &bytes);
     // Never keep OAuth secrets or tokens from form bodies in the log.
     let logged_body = if path.starts_with("/oauth/") {
         None
@@ -306,7 +302,9 @@ async fn run_with_faults(
         action => {
             let resp = next.run(req).await;
             match action {
-                FaultAction::Garble if resp.status().is_success() => garble(resp).await,
+                FaultAction::Garble if resp.status().is_success() => {
+                    crate::ghl::faults::garble(resp).await
+                }
                 FaultAction::AcceptThen422 if resp.status().is_success() => {
                     ApiError::unprocessable(vec!["Unprocessable Entity".into()]).into_response()
                 }
@@ -328,13 +326,4 @@ pub async fn fault_gate(State(state): State<Arc<Ghl>>, req: Request, next: Next)
     };
     let resp = run_with_faults(&state, &mut info, &method, &template, req, next).await;
     with_info(resp, info)
-}
-
-async fn garble(resp: Response) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let mut cut = bytes[..bytes.len() / 2].to_vec();
-    cut.extend_from_slice(b"\x00<html>upstream");
-    parts.headers.remove("content-length");
-    Response::from_parts(parts, Body::from(cut))
 }

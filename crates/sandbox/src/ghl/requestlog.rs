@@ -62,3 +62,13 @@ impl RequestLog {
         self.inner.lock().1.clear();
     }
 }
+/// What the log keeps of a request body: none for reads and empty bodies, else its first 4 KiB
+/// as JSON when it parses, as text when it does not. Every emulator logs bodies this way.
+pub fn body_excerpt(method: &str, bytes: &[u8]) -> Option<serde_json::Value> {
+    (method != "GET" && !bytes.is_empty()).then(|| {
+        let cut = &bytes[..bytes.len().min(4096)];
+        serde_json::from_slice::<serde_json::Value>(cut).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(cut).into_owned())
+        })
+    })
+}

@@ -17,7 +17,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
-use serde_json::Value;
 
 use super::errors::InsightlyError;
 use super::InsightlyApp;
@@ -91,11 +90,7 @@ pub async fn log_layer(State(app): State<Arc<InsightlyApp>>, req: Request, next:
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         return InsightlyError::bad_request("request body larger than 1 MiB").into_response();
     };
-    let logged_body = (method != "GET" && !bytes.is_empty()).then(|| {
-        let cut = &bytes[..bytes.len().min(4096)];
-        serde_json::from_slice::<Value>(cut)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(cut).into_owned()))
-    });
+    let logged_body = crate::ghl::requestlog::body_excerpt(&method, &bytes);
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
@@ -205,7 +200,9 @@ async fn run_with_faults(
         action => {
             let resp = next.run(req).await;
             match action {
-                FaultAction::Garble if resp.status().is_success() => garble(resp).await,
+                FaultAction::Garble if resp.status().is_success() => {
+                    crate::ghl::faults::garble(resp).await
+                }
                 // "Accepted, then an error": the write happened, the client sees a 500.
                 FaultAction::AcceptThen422 if resp.status().is_success() => {
                     InsightlyError::server_error(StatusCode::INTERNAL_SERVER_ERROR).into_response()
@@ -214,16 +211,6 @@ async fn run_with_faults(
             }
         }
     }
-}
-
-/// Keeps the status, cuts the body in half and appends junk, as a broken proxy would.
-async fn garble(resp: Response) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let mut cut = bytes[..bytes.len() / 2].to_vec();
-    cut.extend_from_slice(b"\x00<html>upstream");
-    parts.headers.remove("content-length");
-    Response::from_parts(parts, Body::from(cut))
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::errors::RestError;
 use super::schema::iso;
@@ -75,11 +74,7 @@ pub async fn log_layer(State(app): State<Arc<RestApp>>, req: Request, next: Next
         )
         .into_response();
     };
-    let logged_body = (method != "GET" && !bytes.is_empty()).then(|| {
-        let cut = &bytes[..bytes.len().min(4096)];
-        serde_json::from_slice::<Value>(cut)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(cut).into_owned()))
-    });
+    let logged_body = crate::ghl::requestlog::body_excerpt(&method, &bytes);
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
@@ -183,7 +178,7 @@ async fn run_with_faults(
             let resp = next.run(req).await;
             match action {
                 FaultAction::Garble if resp.status().is_success() && has_body(&resp) => {
-                    garble(resp).await
+                    crate::ghl::faults::garble(resp).await
                 }
                 FaultAction::AcceptThen422 if resp.status().is_success() => {
                     RestError::invalid_field("body", "rejected (injected fault: accept_then_422)")
@@ -197,16 +192,6 @@ async fn run_with_faults(
 
 fn has_body(resp: &Response) -> bool {
     resp.status() != StatusCode::NO_CONTENT
-}
-
-/// Keeps the status, cuts the JSON body in half and appends junk, as a broken proxy would.
-async fn garble(resp: Response) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let mut cut = bytes[..bytes.len() / 2].to_vec();
-    cut.extend_from_slice(b"\x00<html>upstream");
-    parts.headers.remove("content-length");
-    Response::from_parts(parts, Body::from(cut))
 }
 
 #[cfg(test)]

@@ -70,21 +70,29 @@ fn yes() -> bool {
     true
 }
 
-/// SMTP settings. This version speaks SMTP without TLS, for a relay on the same host or network
-/// (a local Postfix or a sidecar); a password is refused unless the host is a loopback address,
-/// so credentials never cross a network in clear text.
+/// SMTP settings. The connection is encrypted unless the relay is on this host: `tls`
+/// defaults to `starttls` (port 587), `implicit` is TLS from the first byte (port 465), and
+/// `none` (port 25) is the default only for a relay on loopback. A password is refused over
+/// `none` unless the relay is on loopback, so credentials never cross a network in clear text.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
-    /// Server host name or address.
+    /// Server host name or address (also the name its certificate must carry).
     pub host: String,
-    /// Server port.
-    #[serde(default = "smtp_port")]
-    pub port: u16,
-    /// AUTH PLAIN user name.
+    /// Server port; default from `tls` (587, 465, or 25).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// How the connection is encrypted; default `starttls`, or `none` for a loopback relay.
+    #[serde(default)]
+    pub tls: Option<SmtpTls>,
+    /// A PEM file of extra trusted certificates (a relay with a self-signed or private-CA
+    /// certificate), on top of the system's roots.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// AUTH user name (PLAIN, or LOGIN when the server offers only that).
     #[serde(default)]
     pub username: Option<String>,
-    /// AUTH PLAIN password.
+    /// AUTH password.
     #[serde(default)]
     pub password: Option<Secret>,
     /// Sender address.
@@ -96,8 +104,45 @@ pub struct EmailConfig {
     pub hello_name: String,
 }
 
-fn smtp_port() -> u16 {
-    25
+/// How an SMTP connection is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS before anything else is sent; a server that
+    /// does not offer STARTTLS is an error, never a silent fallback to clear text.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+    /// No encryption: for a relay on the same host.
+    None,
+}
+
+impl EmailConfig {
+    /// Whether the relay is on this host (where clear text never leaves the machine).
+    pub fn loopback(&self) -> bool {
+        matches!(
+            self.host.as_str(),
+            "localhost" | "127.0.0.1" | "::1" | "[::1]"
+        )
+    }
+
+    /// The encryption in effect: as set, else `none` on loopback and `starttls` elsewhere.
+    pub fn tls(&self) -> SmtpTls {
+        self.tls.unwrap_or(if self.loopback() {
+            SmtpTls::None
+        } else {
+            SmtpTls::Starttls
+        })
+    }
+
+    /// The port in effect: as set, else the usual one for the encryption.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls() {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Implicit => 465,
+            SmtpTls::None => 25,
+        })
+    }
 }
 
 fn hello_name() -> String {
@@ -367,12 +412,19 @@ fn validate_channel(field: &str, channel: &ChannelConfig) -> Result<(), ConfigEr
                     "is required with a password",
                 ));
             }
-            let loopback = matches!(e.host.as_str(), "localhost" | "127.0.0.1" | "::1");
-            if e.password.is_some() && !loopback {
+            if e.password.is_some() && !e.loopback() && e.tls() == SmtpTls::None {
                 return Err(ConfigError::new(
                     format!("{field}.password"),
-                    "SMTP here has no TLS, so a password is only sent to a relay on localhost",
+                    "is only sent over TLS or to a relay on localhost; remove `tls: none`",
                 ));
+            }
+            if let Some(ca) = &e.ca_file {
+                if !ca.is_file() {
+                    return Err(ConfigError::new(
+                        format!("{field}.ca_file"),
+                        format!("{} is not a readable file", ca.display()),
+                    ));
+                }
             }
             Ok(())
         }

@@ -90,7 +90,7 @@ fn parses_every_rule_and_channel() {
     }
     match &c.channels["mail"] {
         ChannelConfig::Email(e) => {
-            assert_eq!((e.port, e.to.len()), (2525, 1));
+            assert_eq!((e.port(), e.to.len()), (2525, 1));
             assert_eq!(
                 e.password.as_ref().map(Secret::expose),
                 Some("hunter2-pass")
@@ -128,8 +128,13 @@ fn errors_name_the_field() {
     assert_eq!(e.field, "rules[4].condition.max_left");
     let e = err(&GOOD.replace("to: [ops@example.com]", "to: []"));
     assert_eq!(e.field, "channels.mail.to");
-    let e = err(&GOOD.replace("host: localhost", "host: smtp.example.com"));
+    let e = err(&GOOD.replace("host: localhost", "host: smtp.example.com\n    tls: none"));
     assert_eq!(e.field, "channels.mail.password");
+    let e = err(&GOOD.replace(
+        "host: localhost",
+        "host: x.example\n    ca_file: /nonexistent.pem",
+    ));
+    assert_eq!(e.field, "channels.mail.ca_file");
     let e = err(&GOOD.replace("${SMTP_PASS}", "${MISSING_VAR}"));
     assert_eq!(e.field, "channels.mail.password");
     assert!(e.message.contains("MISSING_VAR"), "{e}");
@@ -171,11 +176,33 @@ fn dollar_escapes_and_defaults() {
 
 #[test]
 fn channel_fields_are_checked() {
-    let e = err(&GOOD.replace("port: 2525", "port: 2525\n    tls: starttls"));
+    let e = err(&GOOD.replace("port: 2525", "port: 2525\n    ssl: true"));
     assert_eq!(e.field, "channels.mail");
-    assert!(e.message.contains("tls"), "{e}");
+    assert!(e.message.contains("ssl"), "{e}");
+    let e = err(&GOOD.replace("port: 2525", "port: 2525\n    tls: always"));
+    assert_eq!(e.field, "channels.mail");
+    assert!(e.message.contains("always"), "{e}");
     let e = err(&GOOD.replace("type: slack", "type: teams"));
     assert_eq!(e.field, "channels.chat");
     let e = err(&GOOD.replace("from: bridge@example.com", "from: \"a@b\\r\\nBcc: x@y\""));
     assert_eq!(e.field, "channels.mail.from");
+}
+
+#[test]
+fn smtp_encrypts_by_default_except_on_loopback() {
+    let email = |text: &str| -> EmailConfig {
+        let cfg = parse_alerts(text, &env).expect("valid");
+        match cfg.channels.get("mail") {
+            Some(ChannelConfig::Email(e)) => e.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let remote = GOOD.replace("host: localhost\n    port: 2525", "host: smtp.example.com");
+    let e = email(&remote);
+    assert_eq!((e.tls(), e.port()), (SmtpTls::Starttls, 587));
+    let e = email(&remote.replace("smtp.example.com", "smtp.example.com\n    tls: implicit"));
+    assert_eq!((e.tls(), e.port()), (SmtpTls::Implicit, 465));
+    let e = email(&GOOD.replace("port: 2525", "tls: none"));
+    assert_eq!((e.tls(), e.port()), (SmtpTls::None, 25));
+    assert_eq!(email(GOOD).tls(), SmtpTls::None);
 }

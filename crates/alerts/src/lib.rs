@@ -5,12 +5,14 @@
 //! Configuration lives in its own `alerts.yaml` (see `docs/alerts.md`), so the project file's
 //! parser is untouched. A server starts [`Alerts::run`] beside the workers.
 
+pub mod board;
 pub mod collect;
 pub mod config;
 pub mod deliver;
 pub mod eval;
 pub mod secret;
 pub mod smtp;
+mod tls;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,8 +21,11 @@ use chrono::{DateTime, Utc};
 use engine::store::{Store, StoreError};
 use tokio::sync::watch;
 
+pub use board::{AlertBoard, AlertRecord};
 pub use collect::BudgetSource;
-pub use config::{parse_alerts, AlertsConfig, ChannelConfig, Condition, ConfigError, Rule};
+pub use config::{
+    parse_alerts, AlertsConfig, ChannelConfig, Condition, ConfigError, Rule, SmtpTls,
+};
 pub use deliver::{Deliverer, DeliveryError, RetryPolicy};
 pub use eval::{AlertEvent, AlertStatus, Tracker};
 pub use secret::Secret;
@@ -31,6 +36,7 @@ pub struct Alerts {
     config: AlertsConfig,
     tracker: Tracker,
     deliverer: Deliverer,
+    board: Arc<AlertBoard>,
 }
 
 impl Alerts {
@@ -42,6 +48,7 @@ impl Alerts {
     /// Alerts with a chosen retry policy (tests use short backoffs).
     pub fn with_retry(config: AlertsConfig, retry: RetryPolicy) -> Self {
         Self {
+            board: Arc::new(AlertBoard::new(&config)),
             config,
             tracker: Tracker::default(),
             deliverer: Deliverer::new(retry),
@@ -62,6 +69,12 @@ impl Alerts {
         &self.config
     }
 
+    /// The rules, channels and notification history, shared so the dashboard can show them
+    /// while [`Alerts::run`] owns `self`.
+    pub fn board(&self) -> Arc<AlertBoard> {
+        self.board.clone()
+    }
+
     /// Evaluates every rule once at `now` and returns the notifications due (state changes and
     /// cooldown repeats). A rule whose reading fails is skipped (logged) and keeps its state.
     pub async fn evaluate(
@@ -77,6 +90,8 @@ impl Alerts {
             match reading {
                 Ok(reading) => {
                     let verdict = eval::judge(&rule.condition, &reading);
+                    self.board
+                        .observe(&rule.name, verdict.firing, &verdict.summary, now);
                     if let Some(event) = self.tracker.step(rule, verdict, now) {
                         out.push((event, rule.channels.clone()));
                     }
@@ -131,7 +146,8 @@ impl Alerts {
                 .evaluate(store.as_ref(), connectors.as_ref(), Utc::now())
                 .await;
             for (event, channels) in events {
-                self.deliver(&event, &channels).await;
+                let failures = self.deliver(&event, &channels).await;
+                self.board.record(&event, &channels, &failures);
             }
         }
     }

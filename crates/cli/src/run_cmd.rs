@@ -54,6 +54,18 @@ pub struct RunArgs {
     pub once: bool,
 }
 
+/// The first retry delay of a failed job (it doubles per attempt): `GHL_BRIDGE_RETRY_BASE`
+/// (e.g. `100ms`) when set, else the engine's 2 s. Tests (the dashboard's browser suite) set
+/// it so a failing job reaches the dead-letter queue in seconds rather than minutes.
+fn retry_base_from_env() -> Result<Duration, String> {
+    match std::env::var("GHL_BRIDGE_RETRY_BASE") {
+        Ok(v) if !v.trim().is_empty() => {
+            parse_duration(&v).map_err(|e| format!("GHL_BRIDGE_RETRY_BASE: {e}"))
+        }
+        _ => Ok(EngineOptions::default().retry_base),
+    }
+}
+
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1d`, combinations like `1h30m`, or bare seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -197,6 +209,7 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
 /// opens the store; `what` names the command in the start-up log line.
 pub async fn prepare(args: &RunArgs, what: &str) -> Result<Prepared, String> {
     check(args)?;
+    let retry_base = retry_base_from_env()?;
     let project = load(&args.project)?;
     let enabled = project.flows.iter().filter(|f| f.enabled).count();
     let syncs = project
@@ -217,7 +230,24 @@ pub async fn prepare(args: &RunArgs, what: &str) -> Result<Prepared, String> {
             tracing::info!(connection = %name, app = %c.app, "connection not used by any enabled flow; not connected");
         }
     }
+    let url = args
+        .database
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| default_database(&args.project));
+    let shown_url = redact_url(&url);
+    let store = store::open(&url)
+        .await
+        .map_err(|e| format!("database {shown_url}: {e}"))?;
     let factory = ConnectorFactory::new();
+    // Credentials stored by `ghl-bridge connect` (OAuth tokens, tokens, keys), sealed in the store.
+    if let Err(e) = factory.load_credentials_for(&store, &project, &used).await {
+        for err in &e.0 {
+            eprintln!("error: {err}");
+        }
+        store.close().await;
+        return Err("stored credentials could not be opened; nothing was started".into());
+    }
     let connectors = factory.build_for(&project, &used).map_err(|e| {
         for err in &e.0 {
             eprintln!("error: {err}");
@@ -228,15 +258,6 @@ pub async fn prepare(args: &RunArgs, what: &str) -> Result<Prepared, String> {
             if e.0.len() == 1 { "" } else { "s" }
         )
     })?;
-    let url = args
-        .database
-        .clone()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| default_database(&args.project));
-    let shown_url = redact_url(&url);
-    let store = store::open(&url)
-        .await
-        .map_err(|e| format!("database {shown_url}: {e}"))?;
     let connectors = engine::audit::audited(connectors, &store);
     let options = EngineOptions {
         process_id: process_id(),
@@ -249,6 +270,7 @@ pub async fn prepare(args: &RunArgs, what: &str) -> Result<Prepared, String> {
         claim_batch: 1,
         // Flows' `report` actions write here.
         project_dir: Some(project.dir()),
+        retry_base,
         ..EngineOptions::default()
     };
     tracing::info!(
@@ -267,6 +289,17 @@ pub async fn prepare(args: &RunArgs, what: &str) -> Result<Prepared, String> {
         connectors,
         options,
     });
+    // Flows switched off over the admin API or `ghl-bridge flows disable` stay off here too.
+    match engine::flow_state::load(engine.store.as_ref(), &engine.options.disabled_flows).await {
+        Ok(off) if !off.is_empty() => {
+            tracing::info!(flows = ?off, "flows switched off over the admin API or CLI stay off")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            engine.store.close().await;
+            return Err(format!("reading the flows switched off: {e}"));
+        }
+    }
     Ok(Prepared {
         engine,
         project_connections,

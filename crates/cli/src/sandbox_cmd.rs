@@ -12,9 +12,9 @@ use ghl_sandbox::rest::ratelimit::RateLimit;
 use ghl_sandbox::rest::{Profile, RestConfig, RestSandbox};
 
 #[path = "sandbox_insightly.rs"]
-mod sandbox_insightly;
+pub mod sandbox_insightly;
 #[path = "sandbox_salesnexus.rs"]
-mod sandbox_salesnexus;
+pub mod sandbox_salesnexus;
 
 /// Which emulator to run.
 #[derive(Subcommand)]
@@ -33,6 +33,8 @@ pub enum SandboxApp {
     /// SalesNexus Public API v1 (X-Api-Key, fuzzy search, Meeting tasks, hourly limit, queue depth).
     #[command(name = "salesnexus")]
     Salesnexus(sandbox_salesnexus::SalesNexusArgs),
+    /// All six emulators at once, each on a free port; one JSON line keyed by app.
+    All(crate::sandbox_all::AllArgs),
 }
 
 /// Options of the generic REST emulator; all but the port can be changed under `/_sandbox/`.
@@ -210,5 +212,6 @@ pub async fn run(app: SandboxApp) -> Result<(), String> {
         SandboxApp::Invoco(args) => run_rest(args, Profile::Invoco).await,
         SandboxApp::Insightly(args) => sandbox_insightly::run(args).await,
         SandboxApp::Salesnexus(args) => sandbox_salesnexus::run(args).await,
+        SandboxApp::All(args) => crate::sandbox_all::run(args).await,
     }
 }

@@ -22,6 +22,15 @@ pub struct ServeArgs {
     /// exists; a file named here must exist.
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// Admin API and OpenAPI document: only clients in these blocks (comma-separated CIDRs,
+    /// IPv4 or IPv6, e.g. `127.0.0.1/32,10.0.0.0/8`); others get 403. Webhooks are not
+    /// affected. Default: every address (the admin token still applies).
+    #[arg(long, env = server::admin::ALLOW_ENV, value_name = "CIDR,...")]
+    pub admin_allow: Option<server::admin::AllowList>,
+    /// Admin API rate limit per client IP: `PER_SEC` or `PER_SEC:BURST`; over it, 429 with
+    /// `Retry-After`.
+    #[arg(long, env = server::admin::RATE_ENV, value_name = "RATE[:BURST]", default_value = "20:40")]
+    pub admin_rate: server::admin::RateLimit,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -37,6 +46,21 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         engine,
         project_connections,
     } = prepare(&args.run, "serve").await?;
+    // Where the admin API reads and writes flow files, and the connections it checks them
+    // against (the project was just loaded by `prepare`, so this load succeeds).
+    let project = engine::flow::load_project(&args.run.project).ok();
+    let admin = server::admin::AdminOptions {
+        flows_dir: project.as_ref().map(|p| p.flows_dir.clone()),
+        apps: project.as_ref().map(|p| p.apps()).unwrap_or_default(),
+        limiter: server::admin::Limiter::new(args.admin_rate),
+        allow: args.admin_allow.clone(),
+        // The dashboard's Alerts page reads the rules and the notification history from here.
+        alerts: alerts.as_ref().map(|a| a.board()),
+        ..Default::default()
+    };
+    if let Some(allow) = &admin.allow {
+        tracing::info!(%allow, "admin API restricted to these client addresses");
+    }
     // Bound before anything runs, so a busy port is reported and nothing starts.
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
@@ -58,13 +82,24 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 .parent()
                 .unwrap_or(std::path::Path::new(".")),
         ),
+        connect: server::connect::ConnectState::load(&args.run.project).map(Arc::new),
+        admin,
     });
-    let app = server::router(state);
+    // The admin API, webhooks and health from `server`, the dashboard under /ui.
+    let app = server::router(state.clone()).merge(dashboard::router(state));
     let store = engine.store.clone();
     let alert_store = engine.store.clone();
     let budgets: Arc<dyn alerts::BudgetSource> = Arc::new(engine.connectors.clone());
+    let switches = (engine.store.clone(), engine.options.disabled_flows.clone());
     run_until_stopped(engine, args.run.grace, move |mut stopped| {
         let mut tasks = Vec::new();
+        // Flow switches made by other processes on the same database reach this one.
+        tasks.push(tokio::spawn(engine::flow_state::follow(
+            switches.0,
+            switches.1,
+            std::time::Duration::from_secs(5),
+            stopped.clone(),
+        )));
         if let Some(alerts) = alerts {
             tasks.push(tokio::spawn(alerts.run(
                 alert_store,
@@ -76,9 +111,13 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            if let Err(e) = axum::serve(
+                listener,
+                // The admin rate limit and allowlist key on the connecting address.
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
             {
                 tracing::error!(error = %e, "HTTP server failed");
             }

@@ -77,8 +77,16 @@ fn load(path: &Path) -> Result<Project, String> {
 
 /// Connects every connection of the project that can be built; the others are reported and
 /// left out (their sections then say so).
-fn connect(project: &Project) -> Connectors {
+async fn connect(project: &Project, store: &std::sync::Arc<dyn Store>) -> Connectors {
     let factory = ConnectorFactory::new();
+    // Tokens and keys stored by `ghl-bridge connect` (sealed in the store) fill in the
+    // connections whose project settings leave them out.
+    let names = project.connections.keys().cloned().collect();
+    if let Err(errors) = factory.load_credentials_for(store, project, &names).await {
+        for e in errors.0 {
+            eprintln!("warning: {e}");
+        }
+    }
     let dir = project
         .file
         .parent()
@@ -126,15 +134,21 @@ async fn open_store(args: &ViewArgs) -> Result<std::sync::Arc<dyn Store>, String
         .map_err(|e| format!("database {shown}: {e}"))
 }
 
+/// The people `args` asks for, as every app holds them now, and how many linked people there
+/// are in all (list mode). `export` uses it to write the same CSV as `view --csv`.
+pub async fn gather(args: &ViewArgs) -> Result<(Vec<PersonView>, Option<usize>), String> {
+    let project = load(&args.project)?;
+    let store = open_store(args).await?;
+    let connectors = engine::audit::audited(connect(&project, &store).await, &store);
+    let view = UnifiedView::new(store.as_ref(), &connectors);
+    let people = people(&view, args).await;
+    store.close().await;
+    people
+}
+
 /// Runs `ghl-bridge view`.
 pub async fn run(args: ViewArgs) -> Result<(), String> {
-    let project = load(&args.project)?;
-    let store = open_store(&args).await?;
-    let connectors = engine::audit::audited(connect(&project), &store);
-    let view = UnifiedView::new(store.as_ref(), &connectors);
-    let people = people(&view, &args).await;
-    store.close().await;
-    let (people, total) = people?;
+    let (people, total) = gather(&args).await?;
     let kind = if args.report {
         ExportKind::Report
     } else if args.timeline {

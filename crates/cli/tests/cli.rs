@@ -96,7 +96,7 @@ async fn sandbox_ghl_refuses_zero_locations_naming_the_option() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_curl_lines_work_as_printed() {
-    let (mut child, mut lines) = spawn(&["demo", "--contacts", "20"]);
+    let (mut child, mut lines) = spawn(&["demo", "--contacts", "20", "--duration", "1s"]);
     let mut curls = Vec::new();
     loop {
         let line = next_line(&mut lines).await;
@@ -134,5 +134,8 @@ async fn demo_curl_lines_work_as_printed() {
         assert!(status < 400, "{line}\nanswered {body}");
         assert!(body.is_object(), "{line}\nanswered {body}");
     }
-    child.kill().await.expect("kill");
+    // SIGTERM, as Ctrl-C: the demo stops cleanly and removes its temp project folder.
+    let pid = child.id().expect("pid").to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status().await;
+    let _ = tokio::time::timeout(GUARD, child.wait()).await;
 }

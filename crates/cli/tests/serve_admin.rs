@@ -241,16 +241,20 @@ async fn admin_api_is_closed_by_default_and_serves_with_the_token() {
     assert!(d["field"].as_str().unwrap().contains("kinds"), "{v}");
     assert!(d["message"].as_str().unwrap().contains("contakt"), "{v}");
 
-    // Queue depth shows the dead job.
-    let (status, runs) = get(&http, &format!("{api}/runs")).await;
-    assert_eq!((status, runs["dead"].as_u64()), (200, Some(1)), "{runs}");
+    // Queue depth shows the dead job, and so does the run history.
+    let (status, queue) = get(&http, &format!("{api}/queue")).await;
+    assert_eq!((status, queue["dead"].as_u64()), (200, Some(1)), "{queue}");
+    let (status, runs) = get(&http, &format!("{api}/runs?state=dead")).await;
+    assert_eq!(status, 200, "{runs}");
+    assert_eq!(runs["items"][0]["job_id"], dead.0, "{runs}");
+    assert_eq!(
+        runs["items"][0]["last_error"], "connection refused",
+        "{runs}"
+    );
 
     let (status, events) = get(&http, &format!("{api}/events")).await;
-    assert_eq!(
-        (status, events["dead"].as_u64()),
-        (200, Some(1)),
-        "{events}"
-    );
+    assert_eq!(status, 200, "{events}");
+    assert!(events["items"].is_array(), "{events}");
 
     // DLQ: listed (filtered), replayed, dead again (its flow is gone), discarded.
     let (status, dlq) = get(&http, &format!("{api}/dlq?flow=retired%20flow")).await;

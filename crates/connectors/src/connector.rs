@@ -253,6 +253,19 @@ pub trait Connector: Send + Sync {
         None
     }
 
+    /// Which account of the app this connection works in (GHL: the location id), to label its
+    /// rate-budget metrics. `None` (the default) when the app has one account per key.
+    fn account(&self) -> Option<String> {
+        None
+    }
+
+    /// When the access token in use expires, for connections whose token does (OAuth), so
+    /// `/metrics` can show it and alerts can fire before a refresh is missed. `None` (the
+    /// default) for static keys and Private Integration Tokens.
+    async fn token_expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
+
     /// Records changed after `cursor` (None: from the beginning), oldest change first, one page.
     /// The cursor is opaque to the engine: persist `next_cursor` as given. A kind the app cannot
     /// list by change answers `Unsupported` (GHL's tasks and notes); the engine then relies on

@@ -4,6 +4,7 @@
 //! task-local set by the worker, so the dashboard can show a job's calls.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ use connectors::{
 };
 use serde_json::{Map, Value};
 
-use crate::store::{CallAudit, JobId, Store};
+use crate::store::{CallAudit, ConnectionPatch, ConnectionStatus, JobId, Store};
 use crate::sync::Connectors;
 
 tokio::task_local! {
@@ -34,11 +35,19 @@ fn status_of<T>(r: &Result<T, ConnectorError>) -> u16 {
     }
 }
 
+const REAUTH_UNKNOWN: u8 = 0;
+const REAUTH_CLEAR: u8 = 1;
+const REAUTH_FLAGGED: u8 = 2;
+
 /// A connector whose calls are recorded in the store's call audit.
 pub struct Audited {
     connection: String,
     inner: Arc<dyn Connector>,
     store: Arc<dyn Store>,
+    /// What this wrapper last told the registry of the credentials: [`REAUTH_UNKNOWN`] at
+    /// start (the registry may hold `needs_reauth` from before), [`REAUTH_CLEAR`] or
+    /// [`REAUTH_FLAGGED`]; the registry is written only when this changes.
+    reauth: AtomicU8,
 }
 
 impl Audited {
@@ -49,18 +58,59 @@ impl Audited {
         started: Instant,
         result: &Result<T, ConnectorError>,
     ) {
+        let status = status_of(result);
+        crate::telemetry::app_call(
+            &self.connection,
+            self.inner.app(),
+            status,
+            started.elapsed(),
+        );
         let call = CallAudit {
             at: Utc::now(),
             connection_id: self.connection.clone(),
             app: self.inner.app().to_string(),
             method: method.to_string(),
             path,
-            status: Some(status_of(result)),
+            status: Some(status),
             latency_ms: started.elapsed().as_millis() as u64,
             job_id: CURRENT_JOB.try_with(|j| *j).ok().flatten(),
         };
         if let Err(e) = self.store.record_call(call).await {
             tracing::warn!(error = %e, "could not record an outbound call in the audit");
+        }
+        self.track_reauth(result).await;
+    }
+
+    /// Keeps the connection registry's status in step with what the app says of the
+    /// credentials, so the `reconnect_needed` alert and the dashboard see a dead token the
+    /// moment a call finds it, and see it cleared once calls work again. Connections not in the
+    /// registry (credentials only in the project file) are left alone.
+    async fn track_reauth<T>(&self, result: &Result<T, ConnectorError>) {
+        let to = match result {
+            Err(ConnectorError::Reconnect(_)) => {
+                if self.reauth.swap(REAUTH_FLAGGED, Ordering::SeqCst) == REAUTH_FLAGGED {
+                    return;
+                }
+                ConnectionStatus::NeedsReauth
+            }
+            Ok(_) if self.reauth.swap(REAUTH_CLEAR, Ordering::SeqCst) != REAUTH_CLEAR => {
+                match self.store.connection(&self.connection).await {
+                    Ok(Some(c)) if c.status == ConnectionStatus::NeedsReauth => {}
+                    _ => return,
+                }
+                ConnectionStatus::Active
+            }
+            _ => return,
+        };
+        if let Ok(Some(_)) = self.store.connection(&self.connection).await {
+            let patch = ConnectionPatch {
+                status: Some(to),
+                ..ConnectionPatch::default()
+            };
+            match self.store.update_connection(&self.connection, patch).await {
+                Ok(_) => tracing::warn!(connection = %self.connection, status = to.as_str(), "connection status changed"),
+                Err(e) => tracing::warn!(connection = %self.connection, error = %e, "could not record the connection's status"),
+            }
         }
     }
 }
@@ -74,6 +124,7 @@ pub fn audited(connectors: Connectors, store: &Arc<dyn Store>) -> Connectors {
                 connection: name.clone(),
                 inner,
                 store: store.clone(),
+                reauth: AtomicU8::new(REAUTH_UNKNOWN),
             });
             (name, wrapped)
         })
@@ -102,6 +153,15 @@ impl Connector for Audited {
     /// and the workers must see through the wrapper.
     fn budget(&self) -> Option<connectors::Budget> {
         self.inner.budget()
+    }
+
+    fn account(&self) -> Option<String> {
+        self.inner.account()
+    }
+
+    /// Not a call either: the wrapped connector's token state, for `/metrics`.
+    async fn token_expires_at(&self) -> Option<chrono::DateTime<Utc>> {
+        self.inner.token_expires_at().await
     }
 
     async fn list_changed(

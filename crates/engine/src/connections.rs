@@ -2,7 +2,7 @@
 //!
 //! | `app` | settings |
 //! |---|---|
-//! | `ghl` | `location_id` (required), `token` (required: a Private Integration Token, `${ENV}`), `base_url` (default GHL's API host), `overlap_secs`, `page_size`, `child_scan_batch`, `webhook_public_key` (Ed25519 PEM), `webhook_legacy` (true/false) |
+//! | `ghl` | `location_id` (required), `token` (required: a Private Integration Token, `${ENV}`, or stored by `ghl-bridge connect ghl --token`); or `auth: oauth` with `client_id`, `client_secret`, optional `scopes`, `user_type`, `redirect_uri`, `consent_host` (tokens from `ghl-bridge connect ghl`, see `connections/oauth.rs`), `base_url` (default GHL's API host), `overlap_secs`, `page_size`, `child_scan_batch`, `webhook_public_key` (Ed25519 PEM), `webhook_legacy` (true/false), `webhook_rsa_public_key` (RSA PEM replacing GHL's published key, for a sandbox) |
 //! | `your_app`, `investnext`, `invoco` | `base_url`, `api_key` (required unless the `config` file has both), `config` (a connector config YAML file, relative to the project file), `webhook_secret` |
 //! | `insightly` | `base_url` (required: the API URL with its pod, e.g. `https://api.na1.insightly.com/v3.1`), `api_key` (required), `page_size`, `overlap_secs`, `requests_per_second`, `webhook_secret` (see `connections/insightly.rs`) |
 //! | `salesnexus` | `api_key` (required, `sn_live_…`), `base_url` (default `https://api.salesnex.us`), `tags_field` (default `Tags`), `page_size`, `max_in_flight`, `hourly_limit`, `timeout_secs`, `webhook_token` (see `connections/salesnexus.rs`) |
@@ -34,6 +34,7 @@ use crate::sync::Connectors;
 
 mod insightly;
 pub use insightly::INSIGHTLY_SETTINGS;
+pub mod oauth;
 mod rest;
 mod salesnexus;
 mod sealed;
@@ -50,6 +51,17 @@ pub const GHL_SETTINGS: &[&str] = &[
     "child_scan_batch",
     "webhook_public_key",
     "webhook_legacy",
+    // The RSA public key (PEM) checking `x-wh-signature` instead of GHL's published one: for a
+    // sandbox that signs with its own key.
+    "webhook_rsa_public_key",
+    // `auth: oauth` (connections/oauth.rs): tokens from `ghl-bridge connect`, kept sealed in the store.
+    "auth",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "user_type",
+    "consent_host",
+    "redirect_uri",
 ];
 
 /// Settings a generic REST connection (`your_app`, `investnext`, `invoco`) accepts.
@@ -92,6 +104,8 @@ impl std::error::Error for ConnectionErrors {}
 #[derive(Default)]
 pub struct ConnectorFactory {
     pacers: Mutex<HashMap<(Secret, String), Arc<Pacer>>>,
+    /// Credentials from the store's registry ([`ConnectorFactory::load_credentials`]).
+    stored: Mutex<HashMap<String, oauth::Loaded>>,
 }
 
 impl fmt::Debug for ConnectorFactory {
@@ -188,7 +202,8 @@ impl ConnectorFactory {
         project_dir: &Path,
     ) -> Result<Arc<dyn Connector>, Vec<ConnectionError>> {
         let opened = sealed::open_sealed(conn, project_dir)?;
-        let conn = &*opened;
+        let opened = self.with_stored(opened.into_owned());
+        let conn = &opened;
         let s = Settings {
             conn,
             errors: Vec::new(),
@@ -203,16 +218,50 @@ impl ConnectorFactory {
 
     fn ghl(&self, mut s: Settings<'_>) -> Result<Arc<dyn Connector>, Vec<ConnectionError>> {
         s.check_known(GHL_SETTINGS);
+        let auth_kind = s
+            .conn
+            .settings
+            .get("auth")
+            .map(|a| a.expose().trim().to_string());
+        let is_oauth = auth_kind.as_deref() == Some("oauth");
+        if auth_kind
+            .as_deref()
+            .is_some_and(|a| a != "token" && a != "oauth")
+        {
+            s.push(
+                Some("auth"),
+                "must be `token` (a Private Integration Token, the default) or `oauth` (tokens \
+                 from `ghl-bridge connect ghl`)",
+            );
+        }
+        // `auth: oauth`: the stored tokens' session and location (connections/oauth.rs).
+        let oauth = if is_oauth {
+            self.ghl_oauth(&mut s)
+        } else {
+            None
+        };
+        let location = match &oauth {
+            Some((_, l)) => l.clone(),
+            None if is_oauth => String::new(),
+            None => s
+                .required("location_id", "the GHL location (sub-account) id to sync")
+                .unwrap_or_default(),
+        };
         let mut settings = GhlSettings::new(
             s.text("base_url")
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
-            s.required("location_id", "the GHL location (sub-account) id to sync")
-                .unwrap_or_default(),
+            location,
         );
-        let token = s.required(
-            "token",
-            "a Private Integration Token of the location, e.g. `token: ${GHL_TOKEN}`",
-        );
+        let token = if is_oauth {
+            oauth.as_ref().map(|_| String::new())
+        } else {
+            let what = format!(
+                "a Private Integration Token of the location, e.g. `token: ${{GHL_TOKEN}}`, or \
+                 one stored with `ghl-bridge connect ghl --connection {} --token`",
+                s.conn.name
+            );
+            s.required("token", &what)
+        };
         if let Some(n) = s.number("overlap_secs", 0, 86_400) {
             settings.overlap_secs = n;
         }
@@ -226,17 +275,24 @@ impl ConnectorFactory {
         if let Some(b) = s.boolean("webhook_legacy") {
             settings.webhooks.legacy = b;
         }
+        settings.webhooks.rsa_public_key_pem = s.text("webhook_rsa_public_key");
         let Some(token) = token.filter(|_| s.errors.is_empty()) else {
             return Err(s.errors);
         };
-        let token = Secret::new(token);
+        let (auth, pace_key) = match oauth {
+            Some((auth, _)) => (auth, Secret::new(format!("oauth:{}", s.conn.name))),
+            None => (
+                Auth::PrivateIntegration(Secret::new(token.clone())),
+                Secret::new(token),
+            ),
+        };
         let pacer = self
             .pacers
             .lock()
-            .entry((token.clone(), settings.location_id.clone()))
+            .entry((pace_key, settings.location_id.clone()))
             .or_insert_with(|| Arc::new(Pacer::new()))
             .clone();
-        let config = GhlConfig::new(settings, Auth::PrivateIntegration(token)).with_pacer(pacer);
+        let config = GhlConfig::new(settings, auth).with_pacer(pacer);
         match GhlConnector::new(config) {
             Ok(c) => Ok(Arc::new(c)),
             Err(e) => Err(vec![s.error(setting_named_in(&e.0, GHL_SETTINGS), e.0)]),

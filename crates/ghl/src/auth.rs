@@ -231,6 +231,16 @@ impl Auth {
         }
     }
 
+    /// When the token in use expires; `None` for a Private Integration Token (it does not) and
+    /// for agency location tokens not minted yet. For `/metrics`: no refresh happens here.
+    pub async fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Self::PrivateIntegration(_) => None,
+            Self::OAuth(s) => Some(s.current.read().await.tokens.expires_at),
+            Self::AgencyLocation(a) => a.cached.lock().await.as_ref().map(|t| t.expires_at),
+        }
+    }
+
     /// After a 401 that says the token expired: a fresh token, or `None` when nothing can be
     /// refreshed (a Private Integration Token).
     pub async fn after_expiry(&self, rejected: &Secret) -> Result<Option<Secret>, GhlError> {

@@ -196,6 +196,16 @@ impl GhlClient {
         self.inner.pacer.budget()
     }
 
+    /// When the access token in use expires (`None` for a Private Integration Token).
+    pub async fn token_expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.inner.auth.expires_at().await
+    }
+
+    /// The location this client works in, if it has one (for metric labels).
+    pub fn location(&self) -> Option<&str> {
+        self.inner.location_id.as_deref()
+    }
+
     /// The pacer, to share with other clients of the same (app, location).
     pub fn pacer(&self) -> Arc<Pacer> {
         self.inner.pacer.clone()

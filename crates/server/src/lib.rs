@@ -9,6 +9,7 @@
 //! `docs/server.md` for the status codes.
 
 pub mod admin;
+pub mod connect;
 pub mod metrics;
 
 use std::collections::BTreeSet;
@@ -42,6 +43,11 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The admin API's bearer token, read once at startup; `None` closes the API (401).
     pub admin_token: Option<admin::AdminToken>,
+    /// The admin side's flows folder, rate limit and IP allowlist.
+    pub admin: admin::AdminOptions,
+    /// The project, for `GET /connect/ghl/{connection}`, the OAuth callback and the connection
+    /// test; `None` disables them (503).
+    pub connect: Option<Arc<connect::ConnectState>>,
 }
 
 /// The server's routes.
@@ -51,8 +57,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
-        .route("/api/openapi.json", get(admin::openapi_json))
+        .merge(admin::openapi_router(state.clone()))
         .nest(admin::PREFIX, admin::router(state.clone()))
+        .merge(connect::router(state.clone()))
         // The limit is enforced in the handler, so the answer can say why in JSON.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -83,6 +90,7 @@ fn is_body_problem(message: &str) -> bool {
         || message.contains("not a JSON object")
         || (!AUTH.iter().any(|a| message.contains(a))
             && (message.contains("body")
+                || message.starts_with("not a ")
                 || message.starts_with("no object at")
                 || message.starts_with("the record has no")))
 }
@@ -209,6 +217,7 @@ async fn ready(State(s): State<Arc<AppState>>) -> Response {
 
 async fn metrics_text(State(s): State<Arc<AppState>>) -> Response {
     let queue = s.engine.store.queue_stats().await.ok();
+    s.metrics.observe_connections(&s.engine.connectors).await;
     (
         [("content-type", "text/plain; version=0.0.4")],
         s.metrics.render(queue.as_ref()),
@@ -224,6 +233,9 @@ mod tests {
     fn body_complaints_are_400_and_the_rest_401() {
         assert!(is_body_problem("malformed webhook body: expected value"));
         assert!(is_body_problem("the body is not JSON: eof"));
+        assert!(is_body_problem(
+            "not a SalesNexus Stage Trigger delivery (action \"x\", expected \"PostWebhook\")"
+        ));
         assert!(!is_body_problem(
             "the x-ghl-signature signature does not verify: bad"
         ));

@@ -49,6 +49,17 @@ pub struct Server {
 impl Server {
     /// Starts the server on a free port and waits until its log names the address.
     pub async fn start(w: &World, db: &str, name: &str) -> Server {
+        Self::start_with(w, db, name, &[], &[]).await
+    }
+
+    /// [`Server::start`] with more arguments (after `serve`) and environment variables.
+    pub async fn start_with(
+        w: &World,
+        db: &str,
+        name: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let log = w.dir.path().join(format!("{name}.log"));
         let err = File::create(&log).expect("log file");
         let mut cmd = Command::new(BIN);
@@ -69,6 +80,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err);
+        cmd.args(args).envs(envs.iter().copied());
         let child = cmd.spawn().expect("spawn ghl-bridge serve");
         let mut server = Server {
             child,
@@ -80,7 +92,10 @@ impl Server {
             let text = std::fs::read_to_string(&server.log).unwrap_or_default();
             if let Some(at) = text.find("serving HTTP on http://") {
                 let rest = &text[at + "serving HTTP on ".len()..];
-                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                // Ends at a space (text logs) or a quote (JSON logs).
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || c == '"')
+                    .unwrap_or(rest.len());
                 server.url = rest[..end].to_string();
                 return server;
             }

@@ -365,6 +365,16 @@ impl Connector for GhlConnector {
         Some(self.client.budget().into())
     }
 
+    /// The location: GHL's rate budget is per location.
+    fn account(&self) -> Option<String> {
+        self.client.location().map(str::to_string)
+    }
+
+    /// The OAuth token's expiry; `None` for a Private Integration Token.
+    async fn token_expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.client.token_expires_at().await
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kinds: EntityKind::ALL.to_vec(),

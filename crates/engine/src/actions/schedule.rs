@@ -86,7 +86,7 @@ impl Engine {
     /// Enqueues one run per schedule due at `now`. The caller holds the scheduler lease.
     pub(crate) async fn fire_due_schedules(&self, now: DateTime<Utc>) -> Result<usize, SyncError> {
         let mut fired = 0;
-        for flow in self.flows.iter().filter(|f| f.enabled) {
+        for flow in self.flows.iter().filter(|f| self.flow_enabled(f)) {
             let (Trigger::Schedule(schedule), FlowBody::Actions(_)) = (&flow.trigger, &flow.body)
             else {
                 continue;

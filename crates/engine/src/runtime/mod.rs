@@ -47,6 +47,9 @@ pub struct EngineOptions {
     /// The project folder (the folder of `ghl-bridge.yaml`): flows' `report` actions write their
     /// files inside it. `None` makes `report` actions fail.
     pub project_dir: Option<std::path::PathBuf>,
+    /// Flows switched off at runtime (admin API); shared, so a switch applies at once. See
+    /// [`crate::flow_state`].
+    pub disabled_flows: crate::flow_state::DisabledFlows,
 }
 
 impl Default for EngineOptions {
@@ -63,6 +66,7 @@ impl Default for EngineOptions {
             retry_cap: Duration::from_secs(600),
             budget: crate::pacing::BudgetPolicy::default(),
             project_dir: None,
+            disabled_flows: Default::default(),
         }
     }
 }
@@ -84,6 +88,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Whether `flow` starts jobs: enabled in its file and not switched off at runtime.
+    pub fn flow_enabled(&self, flow: &Flow) -> bool {
+        flow.enabled && !self.options.disabled_flows.contains(&flow.name)
+    }
+
     /// The flows a change hint on `connection` starts: syncs of its kind, and actions flows
     /// whose event trigger matches its connection, kind and event (see `actions::trigger` for how
     /// app event names are read; reconciles start no actions flow).
@@ -95,7 +104,7 @@ impl Engine {
         };
         self.flows
             .iter()
-            .filter(|f| f.enabled)
+            .filter(|f| self.flow_enabled(f))
             .filter(|f| match &f.body {
                 FlowBody::Sync(s) => {
                     s.kinds.contains(&kind)
@@ -182,6 +191,12 @@ impl Engine {
             }
             report.jobs += o.jobs.len();
         }
+        crate::telemetry::events_ingested(
+            connection,
+            source.as_str(),
+            report.events,
+            report.duplicates,
+        );
         Ok(report)
     }
 
@@ -254,6 +269,7 @@ impl Engine {
     }
 
     async fn execute_job(&self, worker: &str, job: Job) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let flow = self.flows.iter().find(|f| f.name == job.flow_id);
         let result = match flow.map(|f| (f, &f.body)) {
             Some((flow, FlowBody::Sync(spec))) => {
@@ -303,7 +319,7 @@ impl Engine {
             ),
         };
         let (result, lock) = result;
-        let outcome = self.finish(worker, &job, result).await;
+        let outcome = self.finish(worker, &job, result, started).await;
         if let Some(name) = lock {
             if let Err(e) = self.store.release_lead(&name, worker).await {
                 tracing::warn!(error = %e, lock = %name, "could not release an identity lock; it expires with its lease");
@@ -319,7 +335,9 @@ impl Engine {
         worker: &str,
         job: &Job,
         result: Result<crate::store::Commit, SyncError>,
+        started: std::time::Instant,
     ) -> Result<(), StoreError> {
+        use crate::telemetry::{job_outcome, job_ran, JobOutcome};
         if let Err(SyncError::Busy(identity)) = &result {
             tracing::debug!(job = %job.id, %identity, "identity busy; handing the job back briefly");
             let until = chrono::Utc::now() + chrono::Duration::milliseconds(50);
@@ -330,12 +348,19 @@ impl Engine {
         }
         match result {
             Ok(commit) => match self.store.complete(job.id, worker, commit).await {
-                Ok(()) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+                Ok(()) => {
+                    job_outcome(&job.flow_id, JobOutcome::Done);
+                    job_ran(&job.flow_id, started.elapsed(), Some(job.created_at));
+                    Ok(())
+                }
+                Err(StoreError::LeaseLost { .. }) => Ok(()),
                 Err(e) => Err(e),
             },
             Err(e) => {
                 let message = e.to_string();
                 tracing::warn!(job = %job.id, flow = %job.flow_id, entity = %job.entity_key, error = %message, "job failed");
+                job_outcome(&job.flow_id, JobOutcome::Failed);
+                job_ran(&job.flow_id, started.elapsed(), None);
                 match self
                     .store
                     .fail(job.id, worker, &message, self.backoff(job.attempts))
@@ -343,9 +368,14 @@ impl Engine {
                 {
                     Ok(FailOutcome::Dead { attempts }) => {
                         tracing::error!(job = %job.id, attempts, "job moved to the dead-letter queue");
+                        job_outcome(&job.flow_id, JobOutcome::Dead);
                         Ok(())
                     }
-                    Ok(FailOutcome::Retry { .. }) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+                    Ok(FailOutcome::Retry { .. }) => {
+                        job_outcome(&job.flow_id, JobOutcome::Retried);
+                        Ok(())
+                    }
+                    Err(StoreError::LeaseLost { .. }) => Ok(()),
                     Err(e) => Err(e),
                 }
             }

@@ -152,14 +152,7 @@ impl Engine {
             for r in page.records {
                 hints.push(ChangeHint {
                     kind: r.kind,
-                    event_id: format!(
-                        "reconcile:{}:{}:{}",
-                        r.kind,
-                        r.id,
-                        r.updated_at
-                            .map(|t| t.timestamp_micros())
-                            .unwrap_or_default()
-                    ),
+                    event_id: reconcile_event_id(&r),
                     id: r.id,
                     parent_id: r.parent_id,
                     deleted: r.deleted,
@@ -172,6 +165,22 @@ impl Engine {
             }
         }
     }
+}
+
+/// The event id of a record seen by a reconcile: kind, id, change time and, as polls have, a
+/// digest of the content. Without the digest an app that gives some records no change time
+/// (GHL tasks) would give a record edited behind a dropped webhook the same id as at its last
+/// reconcile, and the edit would never be seen.
+fn reconcile_event_id(r: &connectors::Record) -> String {
+    format!(
+        "reconcile:{}:{}:{}:{}",
+        r.kind,
+        r.id,
+        r.updated_at
+            .map(|t| t.timestamp_micros())
+            .unwrap_or_default(),
+        crate::sync::hash_fields(&r.fields)
+    )
 }
 
 /// The event id of a polled change: kind, id, the app's change time and a digest of the content.
@@ -195,7 +204,7 @@ mod tests {
     use connectors::{EntityKind, Record};
     use serde_json::json;
 
-    use super::poll_event_id;
+    use super::{poll_event_id, reconcile_event_id};
 
     fn record(city: &str) -> Record {
         let mut r = Record::new(
@@ -224,5 +233,23 @@ mod tests {
         let mut gone = record("Porto");
         gone.deleted = true;
         assert_ne!(poll_event_id(&gone), poll_event_id(&record("Porto")));
+    }
+
+    /// A task completed behind a dropped webhook, on an app that gives tasks no change time,
+    /// is a new reconcile event; an unchanged task seen again is the same one.
+    #[test]
+    fn reconcile_event_ids_see_edits_without_a_change_time() {
+        let task = |done: bool| {
+            Record::new(
+                EntityKind::Task,
+                "t1",
+                json!({ "title": "Call", "completed": done })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        };
+        assert_ne!(reconcile_event_id(&task(false)), reconcile_event_id(&task(true)));
+        assert_eq!(reconcile_event_id(&task(true)), reconcile_event_id(&task(true)));
     }
 }

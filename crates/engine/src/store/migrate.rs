@@ -20,6 +20,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "snapshot_peer",
         include_str!("migrations/sqlite/0003_snapshot_peer.sql"),
     ),
+    (
+        4,
+        "admin_listing",
+        include_str!("migrations/sqlite/0004_admin_listing.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of the PostgreSQL migrations, in order.
@@ -34,6 +39,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "snapshot_peer",
         include_str!("migrations/postgres/0003_snapshot_peer.sql"),
+    ),
+    (
+        4,
+        "admin_listing",
+        include_str!("migrations/postgres/0004_admin_listing.sql"),
     ),
 ];
 

@@ -334,6 +334,21 @@ pub trait Store: Send + Sync {
 
     /// Removes a connection (its events, links and audit stay); true when it existed.
     async fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
+
+    // ----- admin listings and flow overrides -----------------------------------------------------
+
+    /// Stored events matching the filter, newest first (by id: arrival order).
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+
+    /// Runs (jobs in any state, done ones until `prune` removes them) matching the filter, most
+    /// recently changed first.
+    async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
+
+    /// Every flow enable/disable override, by flow name.
+    async fn flow_states(&self) -> Result<Vec<FlowState>, StoreError>;
+
+    /// Sets (`Some`) or clears (`None`) a flow's enable/disable override.
+    async fn set_flow_state(&self, flow_id: &str, enabled: Option<bool>) -> Result<(), StoreError>;
 }
 
 /// A duration as whole microseconds, saturating (a TTL of years is a caller bug, not a panic).

@@ -12,10 +12,12 @@ use super::error::StoreError;
 mod audit;
 mod connection;
 mod identity;
+mod listing;
 
 pub use audit::*;
 pub use connection::*;
 pub use identity::*;
+pub use listing::*;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {

@@ -60,8 +60,9 @@ impl AdminToken {
         AdminToken(token.into())
     }
 
-    /// Constant-time comparison, so response timing does not reveal a prefix of the token.
-    fn matches(&self, given: &str) -> bool {
+    /// Whether `given` is this token. Constant-time, so response timing does not reveal a
+    /// prefix of the token; public for the dashboard's login form.
+    pub fn matches(&self, given: &str) -> bool {
         bool::from(self.0.as_bytes().ct_eq(given.as_bytes()))
     }
 }

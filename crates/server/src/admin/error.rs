@@ -52,6 +52,21 @@ impl ApiError {
         self
     }
 
+    /// The HTTP status (the dashboard shows refusals on its own pages).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message for people, naming what to fix.
+    pub fn message(&self) -> &str {
+        &self.body.error.message
+    }
+
+    /// The machine-readable details (`diagnostics`, `field` …).
+    pub fn details(&self) -> &Value {
+        &self.body.error.details
+    }
+
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)

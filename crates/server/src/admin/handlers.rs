@@ -26,7 +26,10 @@ pub struct FlowOut {
     pub name: String,
     /// `sync` or `actions`.
     pub kind: String,
+    /// Enabled in its file and not switched off at runtime.
     pub enabled: bool,
+    /// Switched off at runtime (`POST /flows/{name}/disable`).
+    pub disabled_at_runtime: bool,
     /// The trigger as written in the project (`{"event": {...}}`, `"changes"`, …).
     #[schema(value_type = Object)]
     pub trigger: Value,
@@ -42,16 +45,6 @@ pub struct ConnectionOut {
     pub app: Option<String>,
     /// Whether an enabled flow uses it (only those take webhooks and calls).
     pub active: bool,
-}
-
-/// Queue depth: the store keeps no run history, so this is what `/runs` can tell.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RunsOut {
-    pub pending: u64,
-    pub due: u64,
-    pub leased: u64,
-    pub dead: u64,
-    pub oldest_due_age_ms: Option<u64>,
 }
 
 /// A page of rows, newest first.
@@ -70,7 +63,7 @@ pub struct ReplayOut {
     pub state: String,
 }
 
-fn list<T: Serialize>(rows: Vec<T>, page: engine::store::Page) -> Response {
+pub(crate) fn list<T: Serialize>(rows: Vec<T>, page: engine::store::Page) -> Response {
     let items = rows
         .iter()
         .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
@@ -126,7 +119,8 @@ pub async fn flows(State(s): State<Arc<AppState>>) -> Response {
                     FlowBody::Actions(_) => "actions",
                 }
                 .into(),
-                enabled: f.enabled,
+                enabled: s.engine.flow_enabled(f),
+                disabled_at_runtime: s.engine.options.disabled_flows.contains(&f.name),
                 trigger,
                 connections: connections.into_iter().collect(),
             }
@@ -156,29 +150,6 @@ pub async fn connections(State(s): State<Arc<AppState>>) -> Response {
         })
         .collect();
     Json(out).into_response()
-}
-
-/// Queue depth (pending, due, leased, dead); the store keeps no per-run history.
-#[utoipa::path(get, path = "/api/v1/runs", responses(
-    (status = 200, body = RunsOut), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn runs(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let q = s.engine.store.queue_stats().await?;
-    Ok(Json(RunsOut {
-        pending: q.pending,
-        due: q.due,
-        leased: q.leased,
-        dead: q.dead,
-        oldest_due_age_ms: q.oldest_due_age_ms,
-    })
-    .into_response())
-}
-
-/// Queue depth as well: the store cannot list recent events (only read them by id), so this
-/// route answers what `/runs` does until it can.
-#[utoipa::path(get, path = "/api/v1/events", responses(
-    (status = 200, body = RunsOut), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn events(s: State<Arc<AppState>>) -> Result<Response, ApiError> {
-    runs(s).await
 }
 
 /// Dead jobs, newest first.

@@ -53,6 +53,8 @@ const CLAIM_SQL: &str = concat!(
          THEN NULL ELSE now() + $3 * interval '1 microsecond' END, \
        finished_at = CASE WHEN jobs.state = 'leased' AND jobs.attempts + 1 >= jobs.max_attempts \
          THEN now() ELSE NULL END, \
+       started_at = CASE WHEN jobs.state = 'leased' AND jobs.attempts + 1 >= jobs.max_attempts \
+         THEN jobs.started_at ELSE now() END, \
        state = CASE WHEN jobs.state = 'leased' AND jobs.attempts + 1 >= jobs.max_attempts \
          THEN 'dead' ELSE 'leased' END, \
        updated_at = now() \

@@ -6,6 +6,7 @@
 
 mod identity;
 mod lease;
+mod listing;
 mod queue;
 mod records;
 
@@ -367,5 +368,21 @@ impl Store for PostgresStore {
 
     async fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
         self.delete_connection_impl(id).await
+    }
+
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        self.list_events_impl(filter).await
+    }
+
+    async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError> {
+        self.list_runs_impl(filter).await
+    }
+
+    async fn flow_states(&self) -> Result<Vec<FlowState>, StoreError> {
+        self.flow_states_impl().await
+    }
+
+    async fn set_flow_state(&self, flow_id: &str, enabled: Option<bool>) -> Result<(), StoreError> {
+        self.set_flow_state_impl(flow_id, enabled).await
     }
 }

@@ -53,7 +53,7 @@ pub(super) fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
     })
 }
 
-fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
+pub(super) fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
     const T: &str = "events";
     let source: String = col(row, T, "source")?;
     let payload: Json<Value> = col(row, T, "payload")?;

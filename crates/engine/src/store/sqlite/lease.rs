@@ -43,6 +43,8 @@ const LEASE_SQL: &str = concat!(
          THEN NULL ELSE ?3 END, \
        finished_at = CASE WHEN state = 'leased' AND attempts + 1 >= max_attempts \
          THEN ?1 ELSE NULL END, \
+       started_at = CASE WHEN state = 'leased' AND attempts + 1 >= max_attempts \
+         THEN started_at ELSE ?1 END, \
        state = CASE WHEN state = 'leased' AND attempts + 1 >= max_attempts \
          THEN 'dead' ELSE 'leased' END, \
        updated_at = ?1 \

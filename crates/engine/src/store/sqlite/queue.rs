@@ -65,7 +65,7 @@ fn priority_col(row: &SqliteRow) -> Result<Priority, StoreError> {
         })
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     const T: &str = "events";
     let source: String = col(row, T, "source")?;
     let payload: Json<Value> = col(row, T, "payload")?;

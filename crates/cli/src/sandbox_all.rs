@@ -7,9 +7,9 @@ use clap::{Args, Parser};
 use ghl_sandbox::rest::Profile;
 use serde_json::{json, Value};
 
-use crate::sandbox_cmd::{until_stopped, GhlArgs, RestArgs};
 use crate::sandbox_cmd::sandbox_insightly::InsightlyArgs;
 use crate::sandbox_cmd::sandbox_salesnexus::SalesNexusArgs;
+use crate::sandbox_cmd::{until_stopped, GhlArgs, RestArgs};
 
 /// Options of `sandbox all`: what the emulators share. Each emulator's own knobs stay
 /// reachable under its `/_sandbox/` admin API.

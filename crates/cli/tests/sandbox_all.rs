@@ -40,7 +40,14 @@ async fn sandbox_all_starts_six_emulators_that_answer_with_the_printed_credentia
     apps.sort();
     assert_eq!(
         apps,
-        ["ghl", "insightly", "investnext", "invoco", "salesnexus", "your_app"]
+        [
+            "ghl",
+            "insightly",
+            "investnext",
+            "invoco",
+            "salesnexus",
+            "your_app"
+        ]
     );
     let http = reqwest::Client::new();
 
@@ -81,7 +88,10 @@ async fn sandbox_all_starts_six_emulators_that_answer_with_the_printed_credentia
     assert_eq!(ports.len(), 3, "each profile on its own port");
 
     let rows: Value = http
-        .get(format!("{}/Contacts?top=500", s(&ready, "insightly", "base_url")))
+        .get(format!(
+            "{}/Contacts?top=500",
+            s(&ready, "insightly", "base_url")
+        ))
         .basic_auth(s(&ready, "insightly", "api_key"), Some(""))
         .send()
         .await

@@ -54,10 +54,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         )
         .route("/ui/logout", axum::routing::post(session::logout))
         .route("/ui/static/{file}", get(render::static_file))
-        .route(
-            "/",
-            get(|| async { axum::response::Redirect::to("/ui/") }),
-        )
+        .route("/", get(|| async { axum::response::Redirect::to("/ui/") }))
         .with_state(ui);
     open.merge(guarded)
 }

@@ -17,29 +17,80 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("overview.html", include_str!("../templates/overview.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("monitor.html", include_str!("../templates/monitor.html")),
-    ("_queue_depth.html", include_str!("../templates/_queue_depth.html")),
-    ("_flow_stats.html", include_str!("../templates/_flow_stats.html")),
-    ("_live_events.html", include_str!("../templates/_live_events.html")),
-    ("_live_runs.html", include_str!("../templates/_live_runs.html")),
+    (
+        "_queue_depth.html",
+        include_str!("../templates/_queue_depth.html"),
+    ),
+    (
+        "_flow_stats.html",
+        include_str!("../templates/_flow_stats.html"),
+    ),
+    (
+        "_live_events.html",
+        include_str!("../templates/_live_events.html"),
+    ),
+    (
+        "_live_runs.html",
+        include_str!("../templates/_live_runs.html"),
+    ),
     ("dlq.html", include_str!("../templates/dlq.html")),
-    ("_dlq_table.html", include_str!("../templates/_dlq_table.html")),
+    (
+        "_dlq_table.html",
+        include_str!("../templates/_dlq_table.html"),
+    ),
     ("alerts.html", include_str!("../templates/alerts.html")),
-    ("_alert_history.html", include_str!("../templates/_alert_history.html")),
-    ("connections.html", include_str!("../templates/connections.html")),
-    ("connection.html", include_str!("../templates/connection.html")),
-    ("_connection_test.html", include_str!("../templates/_connection_test.html")),
+    (
+        "_alert_history.html",
+        include_str!("../templates/_alert_history.html"),
+    ),
+    (
+        "connections.html",
+        include_str!("../templates/connections.html"),
+    ),
+    (
+        "connection.html",
+        include_str!("../templates/connection.html"),
+    ),
+    (
+        "_connection_test.html",
+        include_str!("../templates/_connection_test.html"),
+    ),
     ("flows.html", include_str!("../templates/flows.html")),
-    ("_flow_row.html", include_str!("../templates/_flow_row.html")),
-    ("_flow_switch.html", include_str!("../templates/_flow_switch.html")),
-    ("_flow_error.html", include_str!("../templates/_flow_error.html")),
-    ("flows_new.html", include_str!("../templates/flows_new.html")),
-    ("flow_edit.html", include_str!("../templates/flow_edit.html")),
-    ("_flow_check.html", include_str!("../templates/_flow_check.html")),
-    ("_mapping_row.html", include_str!("../templates/_mapping_row.html")),
+    (
+        "_flow_row.html",
+        include_str!("../templates/_flow_row.html"),
+    ),
+    (
+        "_flow_switch.html",
+        include_str!("../templates/_flow_switch.html"),
+    ),
+    (
+        "_flow_error.html",
+        include_str!("../templates/_flow_error.html"),
+    ),
+    (
+        "flows_new.html",
+        include_str!("../templates/flows_new.html"),
+    ),
+    (
+        "flow_edit.html",
+        include_str!("../templates/flow_edit.html"),
+    ),
+    (
+        "_flow_check.html",
+        include_str!("../templates/_flow_check.html"),
+    ),
+    (
+        "_mapping_row.html",
+        include_str!("../templates/_mapping_row.html"),
+    ),
     ("_dry_run.html", include_str!("../templates/_dry_run.html")),
     ("audit.html", include_str!("../templates/audit.html")),
     ("people.html", include_str!("../templates/people.html")),
-    ("_people_results.html", include_str!("../templates/_people_results.html")),
+    (
+        "_people_results.html",
+        include_str!("../templates/_people_results.html"),
+    ),
     ("person.html", include_str!("../templates/person.html")),
 ];
 
@@ -82,10 +133,11 @@ pub fn render(name: &str, ctx: impl Serialize) -> Result<String, String> {
     let t = env()
         .get_template(name)
         .map_err(|e| format!("template {name}: {e}"))?;
-    t.render(minijinja::Value::from(minijinja::value::Serde(ctx))).map_err(|e| {
-        tracing::error!(template = name, error = %e, "dashboard template failed");
-        format!("template {name}: {e}")
-    })
+    t.render(minijinja::Value::from(minijinja::value::Serde(ctx)))
+        .map_err(|e| {
+            tracing::error!(template = name, error = %e, "dashboard template failed");
+            format!("template {name}: {e}")
+        })
 }
 
 /// A full page (or fragment) with status 200.
@@ -97,7 +149,10 @@ pub fn page(name: &str, ctx: impl Serialize) -> Response {
 pub fn page_status(status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
     match render(name, ctx) {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Html(format!("<pre>{}</pre>", escape(&e))))
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html(format!("<pre>{}</pre>", escape(&e))),
+        )
             .into_response(),
     }
 }

@@ -93,8 +93,7 @@ pub async fn require_session(State(ui): State<Arc<Ui>>, req: Request, next: Next
         }
         return Redirect::to("/ui/login").into_response();
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD && !same_origin(req.headers())
-    {
+    if req.method() != Method::GET && req.method() != Method::HEAD && !same_origin(req.headers()) {
         return (
             StatusCode::FORBIDDEN,
             "this change did not come from the dashboard's own pages",
@@ -123,7 +122,11 @@ pub async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "sign in from the dashboard's own page").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "sign in from the dashboard's own page",
+        )
+            .into_response();
     }
     let Some(token) = &ui.app.admin_token else {
         return render::page_status(

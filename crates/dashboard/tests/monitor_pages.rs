@@ -255,7 +255,8 @@ async fn monitor_pages_show_and_act_on_real_work() {
         "id=\"flow-stats\"",
         "id=\"latency-chart\"",
         "id=\"queue-depth\"",
-        "hx-trigger=\"every 2s\"",
+        "hx-trigger=\"every 2s",
+        "id=\"pause-live\"",
         "aria-current=\"page\"",
     ] {
         assert!(html.contains(id), "monitor page lacks {id}");

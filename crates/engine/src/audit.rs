@@ -108,8 +108,12 @@ impl Audited {
                 ..ConnectionPatch::default()
             };
             match self.store.update_connection(&self.connection, patch).await {
-                Ok(_) => tracing::warn!(connection = %self.connection, status = to.as_str(), "connection status changed"),
-                Err(e) => tracing::warn!(connection = %self.connection, error = %e, "could not record the connection's status"),
+                Ok(_) => {
+                    tracing::warn!(connection = %self.connection, status = to.as_str(), "connection status changed")
+                }
+                Err(e) => {
+                    tracing::warn!(connection = %self.connection, error = %e, "could not record the connection's status")
+                }
             }
         }
     }

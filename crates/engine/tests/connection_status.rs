@@ -31,7 +31,10 @@ async fn dead_credentials_mark_the_connection_and_a_working_call_clears_it() {
     )
     .expect("project");
     let project = load_project_with(&file, &|_: &str| None).expect("project loads");
-    let db = format!("sqlite://{}?mode=rwc", dir.path().join("engine.db").display());
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("engine.db").display()
+    );
     let store = store::open(&db).await.expect("store");
     store
         .create_connection(NewConnection {
@@ -64,7 +67,10 @@ async fn dead_credentials_mark_the_connection_and_a_working_call_clears_it() {
         .list_all(EntityKind::Contact, None)
         .await
         .expect("the call works again");
-    assert!(!page.records.is_empty(), "the emulator's contacts are listed");
+    assert!(
+        !page.records.is_empty(),
+        "the emulator's contacts are listed"
+    );
     assert_eq!(status().await, ConnectionStatus::Active);
 
     // A paused connection is not switched back on by a working call.
@@ -78,7 +84,9 @@ async fn dead_credentials_mark_the_connection_and_a_working_call_clears_it() {
         )
         .await
         .expect("pause");
-    crm.list_all(EntityKind::Contact, None).await.expect("works");
+    crm.list_all(EntityKind::Contact, None)
+        .await
+        .expect("works");
     assert_eq!(status().await, ConnectionStatus::Paused);
     store.close().await;
     app.shutdown().await;

@@ -1,17 +1,17 @@
 //! The dashboard's pages, one module per group. [`routes`] lists every guarded route; a page
 //! group adds its `mod` line and its `.route(...)` lines here.
 
+mod alerts;
 mod audit;
+mod chart;
 mod connections;
+mod dlq;
 mod flows;
 mod flows_dry;
 mod flows_edit;
 mod flows_form;
 mod flows_new;
 mod flows_yaml;
-mod alerts;
-mod chart;
-mod dlq;
 mod latency;
 mod monitor;
 mod overview;
@@ -26,7 +26,8 @@ use crate::Ui;
 
 /// Every page behind the login.
 pub fn routes() -> Router<Arc<Ui>> {
-    Router::new().route("/ui/", get(overview::page))
+    Router::new()
+        .route("/ui/", get(overview::page))
         .route("/ui/monitor", get(monitor::page))
         .route("/ui/monitor/events", get(monitor::events_fragment))
         .route("/ui/monitor/runs", get(monitor::runs_fragment))
@@ -41,13 +42,31 @@ pub fn routes() -> Router<Arc<Ui>> {
         .route("/ui/connections/{name}", get(connections::detail))
         .route("/ui/connections/{name}/test", get(connections::test))
         .route("/ui/connections/{name}/connect", get(connections::connect))
-        .route("/ui/connections/{name}/secret", axum::routing::post(connections::save_secret))
+        .route(
+            "/ui/connections/{name}/secret",
+            axum::routing::post(connections::save_secret),
+        )
         .route("/ui/flows", get(flows::list))
-        .route("/ui/flows/new", get(flows_new::page).post(flows_new::create))
-        .route("/ui/flows/{name}", get(flows_edit::page).post(flows_edit::save))
-        .route("/ui/flows/{name}/preview", axum::routing::post(flows_edit::preview))
-        .route("/ui/flows/{name}/dry-run", axum::routing::post(flows_dry::dry_run))
-        .route("/ui/flows/{name}/toggle", axum::routing::post(flows::toggle))
+        .route(
+            "/ui/flows/new",
+            get(flows_new::page).post(flows_new::create),
+        )
+        .route(
+            "/ui/flows/{name}",
+            get(flows_edit::page).post(flows_edit::save),
+        )
+        .route(
+            "/ui/flows/{name}/preview",
+            axum::routing::post(flows_edit::preview),
+        )
+        .route(
+            "/ui/flows/{name}/dry-run",
+            axum::routing::post(flows_dry::dry_run),
+        )
+        .route(
+            "/ui/flows/{name}/toggle",
+            axum::routing::post(flows::toggle),
+        )
         .route("/ui/flow-row", get(flows_edit::new_row))
         .route("/ui/flow-row/removed", get(flows_edit::removed_row))
         .route("/ui/audit", get(audit::page))

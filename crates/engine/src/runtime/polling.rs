@@ -249,7 +249,13 @@ mod tests {
                     .unwrap_or_default(),
             )
         };
-        assert_ne!(reconcile_event_id(&task(false)), reconcile_event_id(&task(true)));
-        assert_eq!(reconcile_event_id(&task(true)), reconcile_event_id(&task(true)));
+        assert_ne!(
+            reconcile_event_id(&task(false)),
+            reconcile_event_id(&task(true))
+        );
+        assert_eq!(
+            reconcile_event_id(&task(true)),
+            reconcile_event_id(&task(true))
+        );
     }
 }

@@ -52,18 +52,10 @@ pub struct RunArgs {
     /// Poll, reconcile and run every due job once, print a summary and exit.
     #[arg(long)]
     pub once: bool,
-}
-
-/// The first retry delay of a failed job (it doubles per attempt): `GHL_BRIDGE_RETRY_BASE`
-/// (e.g. `100ms`) when set, else the engine's 2 s. Tests (the dashboard's browser suite) set
-/// it so a failing job reaches the dead-letter queue in seconds rather than minutes.
-fn retry_base_from_env() -> Result<Duration, String> {
-    match std::env::var("GHL_BRIDGE_RETRY_BASE") {
-        Ok(v) if !v.trim().is_empty() => {
-            parse_duration(&v).map_err(|e| format!("GHL_BRIDGE_RETRY_BASE: {e}"))
-        }
-        _ => Ok(EngineOptions::default().retry_base),
-    }
+    /// First retry delay of a failed job; it doubles per attempt (up to 10 minutes) until the
+    /// job reaches the dead-letter queue. Short values make failures show up in seconds.
+    #[arg(long, default_value = "2s", value_parser = parse_duration, env = "GHL_BRIDGE_RETRY_BASE")]
+    pub retry_base: Duration,
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1d`, combinations like `1h30m`, or bare seconds.
@@ -209,7 +201,7 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
 /// opens the store; `what` names the command in the start-up log line.
 pub async fn prepare(args: &RunArgs, what: &str) -> Result<Prepared, String> {
     check(args)?;
-    let retry_base = retry_base_from_env()?;
+    let retry_base = args.retry_base;
     let project = load(&args.project)?;
     let enabled = project.flows.iter().filter(|f| f.enabled).count();
     let syncs = project

@@ -86,6 +86,7 @@ pub async fn prepare_engine(
         lease: Duration::from_secs(60),
         grace: Duration::from_secs(10),
         once: true,
+        retry_base: engine::runtime::EngineOptions::default().retry_base,
     };
     let Prepared { engine, .. } = prepare(&args, "sync").await?;
     // Flows switched off with `flows disable` (or the admin API) stay off here too.

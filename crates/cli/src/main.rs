@@ -1,6 +1,7 @@
 //! The `ghl-bridge` binary.
 
 mod audit_cmd;
+mod bench_cmd;
 mod catalog_cmd;
 mod completions_cmd;
 mod connect_cmd;
@@ -89,6 +90,9 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Print a shell completion script: `completions bash|zsh|fish|powershell`.
     Completions(completions_cmd::CompletionsArgs),
+    /// Benchmarks against this binary's `serve` on loopback: `bench ingest|e2e|backfill|memory|
+    /// cpu|scale|all` (`--json`, `--quick`). docs/BENCHMARKS.md.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -110,6 +114,9 @@ async fn main() -> std::process::ExitCode {
     if matches!(cli.command, Command::Demo(_)) {
         demo::quiet_logs();
     }
+    if matches!(cli.command, Command::Bench(_)) {
+        demo::quiet_logs(); // the emulators in the bench process would log every request
+    }
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Demo(args) => demo::run(args).await,
@@ -128,6 +135,7 @@ async fn main() -> std::process::ExitCode {
         Command::Audit(args) => audit_cmd::run(args).await,
         Command::Export(args) => export_cmd::run(args).await,
         Command::Completions(args) => completions_cmd::run(args, Cli::command()),
+        Command::Bench(args) => bench_cmd::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

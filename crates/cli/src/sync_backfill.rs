@@ -50,6 +50,18 @@ pub struct BackfillArgs {
     /// A final JSON summary instead of the progress bar and text.
     #[arg(long)]
     pub json: bool,
+    /// Share of each app's burst window (in %) the backfill leaves for real-time work, as
+    /// `run` and `serve` do (25). Lower it (e.g. 0) for a first backfill while nothing is live
+    /// yet: the backfill then uses the whole rate limit; the pacer still prevents 429s.
+    #[arg(long, default_value_t = 25.0, value_parser = parse_reserve)]
+    pub budget_reserve: f64,
+}
+
+fn parse_reserve(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a percentage from 0 to 100")),
+    }
 }
 
 /// Enqueues a batch of records; returns the ids of the jobs that will sync them.
@@ -89,6 +101,12 @@ async fn enqueue(
         .flat_map(|o| o.jobs.into_iter().map(|j| j.job_id))
         .collect())
 }
+
+/// Retries due within this many seconds are waited for before the backfill stops: a child
+/// record's first try often comes before its contact's job finished (the workers run in
+/// parallel), and its retry (2–4 s later) then succeeds. Leaving those to a later `serve` would
+/// end almost every backfill with a few records not yet synced.
+const SHORT_WAIT_SECS: i64 = 10;
 
 /// This backfill's jobs as last seen: finished ones are counted and dropped; an unfinished
 /// one keeps the time it waits until when it waits for a retry (or a rate-budget hold).
@@ -145,10 +163,12 @@ impl Tracker {
         Ok(())
     }
 
-    /// True when every unfinished job was seen waiting to run more than two seconds from now
-    /// (a retry later): nothing is left for the workers to do now.
+    /// True when every unfinished job was seen waiting to run more than [`SHORT_WAIT_SECS`]
+    /// from now (a retry later): nothing is left for the workers to do soon. Shorter waits are
+    /// waited out: a task or note tried while its contact was still being synced (or a job
+    /// handed back while the burst budget was low) comes due again within seconds.
     fn only_waiting(&self) -> bool {
-        let soon = Utc::now() + chrono::Duration::seconds(2);
+        let soon = Utc::now() + chrono::Duration::seconds(SHORT_WAIT_SECS);
         self.remaining
             .values()
             .all(|until| until.is_some_and(|t| t > soon))
@@ -158,6 +178,14 @@ impl Tracker {
 /// Runs `sync backfill`.
 pub async fn run(p: &ProjectArgs, args: &BackfillArgs) -> Result<(), String> {
     let (project, engine) = prepare_engine(p, usize::from(args.workers)).await?;
+    let mut options = engine.options.clone();
+    options.budget.min_burst_left = args.budget_reserve / 100.0;
+    let engine = Arc::new(engine::runtime::Engine {
+        store: engine.store.clone(),
+        flows: engine.flows.clone(),
+        connectors: engine.connectors.clone(),
+        options,
+    });
     let store = engine.store.clone();
     let out = backfill(&project, engine, args).await;
     store.close().await;

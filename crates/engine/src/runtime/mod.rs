@@ -21,6 +21,13 @@ use crate::sync::{Connectors, RecordRef, SyncError, SyncJob};
 
 mod polling;
 
+/// Wakes this process's idle workers when `ingest` has enqueued jobs, so a webhook's job starts
+/// at once instead of after up to `idle_wait` (50 ms) of sleep: at 200 webhooks/s that sleep was
+/// most of the event-to-write latency (docs/BENCHMARKS.md, e2e). Process-local on purpose: other
+/// processes sharing the store still find the job on their next claim, and a wake-up that finds
+/// nothing (another worker took the job) only costs one empty claim.
+static WORK_ARRIVED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 /// How the engine runs.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -190,6 +197,11 @@ impl Engine {
                 None => report.duplicates += 1,
             }
             report.jobs += o.jobs.len();
+        }
+        // One wake-up per new job (at most one per worker); with no worker waiting, one permit
+        // is kept, so a worker between its empty claim and its sleep does not miss it.
+        for _ in 0..report.jobs.min(self.options.workers.max(1)) {
+            WORK_ARRIVED.notify_one();
         }
         crate::telemetry::events_ingested(
             connection,
@@ -423,6 +435,7 @@ impl Engine {
             if jobs.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.options.idle_wait) => {}
+                    _ = WORK_ARRIVED.notified() => {}
                     _ = stop.changed() => {}
                 }
                 continue;

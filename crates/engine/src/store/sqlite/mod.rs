@@ -3,6 +3,7 @@
 //! in this process queue on the pool and writers in other processes wait on the file lock (busy
 //! timeout) instead of failing half-way with `SQLITE_BUSY`.
 
+mod group_commit;
 mod identity;
 mod lease;
 mod listing;
@@ -31,6 +32,8 @@ pub(crate) struct SqliteStore {
     write: SqlitePool,
     /// Readers (WAL lets them run beside the writer).
     read: SqlitePool,
+    /// Concurrent appends (webhooks) share one transaction: see `group_commit`.
+    appender: group_commit::Appender,
 }
 
 impl SqliteStore {
@@ -90,7 +93,11 @@ impl SqliteStore {
         )
         .await
         .map_err(connect)?;
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            appender: Default::default(),
+        })
     }
 
     /// Starts a write transaction holding the database write lock from its first statement.

@@ -212,48 +212,13 @@ pub(super) async fn absorb_pending_sibling(
 }
 
 impl SqliteStore {
+    /// Appends through the group commit: concurrent callers share one transaction (and one
+    /// fsync); each is answered only after that transaction committed.
     pub(super) async fn append_impl(
         &self,
         batch: &[EventWithJobs],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        const OP: &str = "append events";
-        let mut tx = self.begin(OP).await?;
-        let now = now();
-        let mut out = Vec::with_capacity(batch.len());
-        for item in batch {
-            let e = &item.event;
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO events (connection_id, event_key, kind, entity_id, parent_id, source, \
-                 payload, received_at, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT (connection_id, event_key) DO NOTHING RETURNING id",
-            )
-            .bind(&e.connection_id)
-            .bind(&e.event_key)
-            .bind(&e.kind)
-            .bind(&e.entity_id)
-            .bind(&e.parent_id)
-            .bind(e.source.as_str())
-            .bind(Json(&e.payload))
-            .bind(ts(e.received_at))
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db(OP))?;
-            let mut jobs = Vec::new();
-            if let Some(id) = id {
-                for job in &item.jobs {
-                    let mut job = job.clone();
-                    job.event_ids.push(EventId(id));
-                    jobs.push(enqueue_in(&mut tx, now, &job).await?);
-                }
-            }
-            out.push(AppendOutcome {
-                event_id: id.map(EventId),
-                jobs,
-            });
-        }
-        tx.commit().await.map_err(db(OP))?;
-        Ok(out)
+        self.appender.append(&self.write, batch).await
     }
 
     pub(super) async fn events_impl(&self, ids: &[EventId]) -> Result<Vec<Event>, StoreError> {
@@ -516,4 +481,47 @@ impl SqliteStore {
         tx.commit().await.map_err(db(OP))?;
         Ok(PruneReport { jobs, events })
     }
+}
+
+/// Appends one caller's events and their jobs inside an open write transaction.
+pub(super) async fn append_in(
+    conn: &mut SqliteConnection,
+    now: i64,
+    batch: &[EventWithJobs],
+) -> Result<Vec<AppendOutcome>, StoreError> {
+    const OP: &str = "append events";
+    let mut out = Vec::with_capacity(batch.len());
+    for item in batch {
+        let e = &item.event;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO events (connection_id, event_key, kind, entity_id, parent_id, source, \
+             payload, received_at, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (connection_id, event_key) DO NOTHING RETURNING id",
+        )
+        .bind(&e.connection_id)
+        .bind(&e.event_key)
+        .bind(&e.kind)
+        .bind(&e.entity_id)
+        .bind(&e.parent_id)
+        .bind(e.source.as_str())
+        .bind(Json(&e.payload))
+        .bind(ts(e.received_at))
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db(OP))?;
+        let mut jobs = Vec::new();
+        if let Some(id) = id {
+            for job in &item.jobs {
+                let mut job = job.clone();
+                job.event_ids.push(EventId(id));
+                jobs.push(enqueue_in(conn, now, &job).await?);
+            }
+        }
+        out.push(AppendOutcome {
+            event_id: id.map(EventId),
+            jobs,
+        });
+    }
+    Ok(out)
 }

@@ -5,40 +5,17 @@
 //! search finds a person held by both apps, the timeline lists entries from both apps, the CSV
 //! downloads (the person's and everyone's), and values from the apps are HTML-escaped.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+mod support;
 
-use connectors::ghl::{GhlConfig, GhlConnector};
-use connectors::your_app::{YourAppConfig, YourAppConnector};
-use connectors::Connector;
-use engine::flow::load_project_with;
-use engine::runtime::{Engine, EngineOptions};
-use engine::store;
-use ghl_sandbox::ghl::ratelimit::LimitConfig;
-use ghl_sandbox::ghl::{GhlConfig as SandboxConfig, GhlSandbox};
-use ghl_sandbox::rest::{Profile, RestConfig, RestSandbox};
-use reqwest::redirect::Policy;
-use serde_json::{json, Map, Value};
-use server::admin::{AdminOptions, AdminToken};
-use server::{AppState, Metrics};
+use std::collections::BTreeSet;
+
+use engine::runtime::Engine;
+use serde_json::json;
+use support::object;
 
 const TOKEN: &str = "dashboard-test-token";
 const FLOW: &str = "ghl and crm";
 const EVIL: &str = "<script>alert(1)</script>";
-
-struct World {
-    ghl: GhlSandbox,
-    crm: RestSandbox,
-    engine: Arc<Engine>,
-    base: String,
-    http: reqwest::Client,
-    cookie: String,
-    _dir: tempfile::TempDir,
-}
-
-fn object(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
-}
 
 async fn pass(engine: &Engine) {
     for _ in 0..2 {
@@ -50,129 +27,13 @@ async fn pass(engine: &Engine) {
     assert_eq!(stats.dead, 0, "{stats:?}");
 }
 
-async fn world() -> World {
-    let ghl = GhlSandbox::start(SandboxConfig {
-        contacts: 0,
-        limits: LimitConfig {
-            burst_max: 100_000,
-            burst_interval_ms: 10_000,
-            daily_max: 10_000_000,
-        },
-        ..Default::default()
-    })
-    .await
-    .expect("ghl sandbox");
-    let crm = RestSandbox::start(RestConfig {
-        profile: Profile::YourApp,
-        contacts: 0,
-        ..Default::default()
-    })
-    .await
-    .expect("crm emulator");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("flows")).expect("flows dir");
-    std::fs::write(
-        dir.path().join("flows/a.yaml"),
-        format!(
+/// The emulators, project, engine and signed-in client, with one two-way contact, task and
+/// note sync between GHL and the CRM.
+async fn world() -> support::World {
+    let flow = format!(
             "name: {FLOW}\nsync:\n  source: ghl\n  target: crm\n  direction: two_way\n  kinds: [contact, task, note]\n  match: {{contact: [email]}}\n"
-        ),
-    )
-    .expect("flow");
-    let file = dir.path().join("ghl-bridge.yaml");
-    std::fs::write(
-        &file,
-        "version: 1\nconnections:\n  ghl: {app: ghl}\n  crm: {app: your_app}\n",
-    )
-    .expect("project");
-    let project = load_project_with(&file, &|_: &str| None).expect("project loads");
-    let mut connectors: BTreeMap<String, Arc<dyn Connector>> = BTreeMap::new();
-    connectors.insert(
-        "ghl".into(),
-        Arc::new(
-            GhlConnector::new(GhlConfig::private_integration(
-                &ghl.base_url,
-                ghl.location_id(),
-                ghl.token(),
-            ))
-            .expect("ghl connector"),
-        ),
-    );
-    let config = YourAppConfig::profile("your_app", crm.api_url(), crm.api_key()).expect("profile");
-    connectors.insert(
-        "crm".into(),
-        Arc::new(YourAppConnector::new(config).expect("rest connector")),
-    );
-    let db = format!("sqlite://{}?mode=rwc", dir.path().join("e.db").display());
-    let store = store::open(&db).await.expect("store");
-    let connectors = engine::audit::audited(connectors, &store);
-    let engine = Arc::new(Engine {
-        store,
-        flows: project.flows.clone(),
-        connectors,
-        options: EngineOptions::default(),
-    });
-    let state = Arc::new(AppState {
-        engine: engine.clone(),
-        project_connections: ["ghl", "crm"].map(String::from).into_iter().collect(),
-        metrics: Metrics::default(),
-        admin_token: Some(AdminToken::new(TOKEN)),
-        admin: AdminOptions {
-            flows_dir: Some(project.flows_dir.clone()),
-            apps: project.apps(),
-            ..Default::default()
-        },
-        connect: None,
-    });
-    let app = server::router(state.clone()).merge(dashboard::router(state));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .expect("client");
-    let r = http
-        .post(format!("{base}/ui/login"))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 303, "the login redirects to the dashboard");
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("cookie pair")
-        .to_string();
-    World {
-        ghl,
-        crm,
-        engine,
-        base,
-        http,
-        cookie,
-        _dir: dir,
-    }
-}
-
-impl World {
-    async fn get(&self, path: &str) -> (u16, String) {
-        let r = self.get_raw(path).await;
-        let status = r.status().as_u16();
-        (status, r.text().await.expect("body"))
-    }
-
-    async fn get_raw(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("request")
-    }
+        );
+    support::world_with(TOKEN, "a.yaml", &flow).await
 }
 
 /// An attribute value as the browser reads it (the templates escape `/` and `&`).
@@ -481,5 +342,5 @@ async fn audit_and_people_pages_show_the_synced_apps() {
     assert_eq!(r.status(), 303);
     w.engine.store.close().await;
     w.ghl.shutdown().await;
-    drop(w.crm);
+    drop(w._crm);
 }

@@ -8,11 +8,11 @@
 //! CRM's value, after = what the flow would write) and on pasted JSON, and switches a running
 //! flow off and on (the engine's `flow_enabled` follows at once).
 
-mod flows_support;
+mod support;
 
 use engine::flow::{load_project_with, FlowBody, MatchOn, RuleSource, Transform};
-use flows_support::*;
 use serde_json::json;
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flows_are_created_edited_dry_run_and_switched() {

@@ -1,6 +1,7 @@
-//! What the Flows page tests share: a world of real emulators, a project folder, a SQLite
+//! What the dashboard page tests share: a world of real emulators, a project folder, a SQLite
 //! store and the two routers on a loopback port with a signed-in client; and readers of the
 //! pages' HTML (form controls as a browser would post them, the dry-run table).
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,7 +42,16 @@ pub fn object(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
+/// The Flows tests' world: one running contacts sync, [`TOKEN`] as the admin token.
 pub async fn world() -> World {
+    let running = format!("name: {RUNNING}\nsync:\n  source: ghl\n  target: crm\n  kinds: [contact]\n  match: {{contact: [email]}}\n");
+    world_with(TOKEN, "running.yaml", &running).await
+}
+
+/// Both emulators (empty, limits raised), a project with connections `ghl` and `crm` and one
+/// flow file, the engine on SQLite, the server and dashboard routers on a loopback port, and a
+/// client signed in with `token`.
+pub async fn world_with(token: &str, flow_file: &str, flow_yaml: &str) -> World {
     let ghl = GhlSandbox::start(SandboxConfig {
         contacts: 0,
         limits: LimitConfig {
@@ -63,11 +73,7 @@ pub async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let flows_dir = dir.path().join("flows");
     std::fs::create_dir_all(&flows_dir).expect("flows dir");
-    std::fs::write(
-        flows_dir.join("running.yaml"),
-        format!("name: {RUNNING}\nsync:\n  source: ghl\n  target: crm\n  kinds: [contact]\n  match: {{contact: [email]}}\n"),
-    )
-    .expect("flow");
+    std::fs::write(flows_dir.join(flow_file), flow_yaml).expect("flow");
     let project_file = dir.path().join("ghl-bridge.yaml");
     std::fs::write(
         &project_file,
@@ -105,7 +111,7 @@ pub async fn world() -> World {
         engine: engine.clone(),
         project_connections: ["ghl", "crm"].map(String::from).into_iter().collect(),
         metrics: Metrics::default(),
-        admin_token: Some(AdminToken::new(TOKEN)),
+        admin_token: Some(AdminToken::new(token)),
         admin: AdminOptions {
             flows_dir: Some(project.flows_dir.clone()),
             apps: project.apps(),
@@ -125,7 +131,7 @@ pub async fn world() -> World {
         .expect("client");
     let r = http
         .post(format!("{base}/ui/login"))
-        .form(&[("token", TOKEN)])
+        .form(&[("token", token)])
         .send()
         .await
         .expect("login");
@@ -152,15 +158,19 @@ pub async fn world() -> World {
 
 impl World {
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .http
+        let r = self.get_raw(path).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.expect("body"))
+    }
+
+    /// A signed-in GET, the whole answer (headers included).
+    pub async fn get_raw(&self, path: &str) -> reqwest::Response {
+        self.http
             .get(format!("{}{path}", self.base))
             .header("cookie", &self.cookie)
             .send()
             .await
-            .expect("request");
-        let status = r.status().as_u16();
-        (status, r.text().await.expect("body"))
+            .expect("request")
     }
 
     /// A form post as the browser sends it (session cookie, own origin, htmx header when

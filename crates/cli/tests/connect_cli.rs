@@ -77,33 +77,9 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 
 /// Approves the consent page (first location) and returns the redirect with `code` and `state`.
 async fn approve(base: &str, consent_url: &str) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let html = http
-        .get(consent_url)
-        .send()
+    ghl_sandbox::ghl::consent::approve(base, consent_url)
         .await
-        .expect("consent page")
-        .text()
-        .await
-        .expect("page");
-    let at = html
-        .find("href=\"/oauth/chooselocation/approve?")
-        .unwrap_or_else(|| panic!("no Allow link:\n{html}"))
-        + 6;
-    let end = at + html[at..].find('"').expect("end of href");
-    let resp = http
-        .get(format!("{base}{}", html[at..end].replace("&amp;", "&")))
-        .send()
-        .await
-        .expect("approve");
-    assert_eq!(resp.status().as_u16(), 302);
-    resp.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn endpoints(v: &Value, group: &str) -> Vec<bool> {

@@ -76,29 +76,9 @@ async fn serve(dir: &Path, project: &Path, db: &str) -> Serve {
 }
 
 async fn approve(base: &str, consent_url: &str) -> String {
-    let http = no_redirects();
-    let html = http
-        .get(consent_url)
-        .send()
+    ghl_sandbox::ghl::consent::approve(base, consent_url)
         .await
-        .expect("consent page")
-        .text()
-        .await
-        .expect("page");
-    let at = html
-        .find("href=\"/oauth/chooselocation/approve?")
-        .unwrap_or_else(|| panic!("no Allow link:\n{html}"))
-        + 6;
-    let end = at + html[at..].find('"').expect("end of href");
-    let resp = http
-        .get(format!("{base}{}", html[at..end].replace("&amp;", "&")))
-        .send()
-        .await
-        .expect("approve");
-    resp.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn no_redirects() -> reqwest::Client {

@@ -188,32 +188,9 @@ async fn serve(project: Project, store: Arc<dyn Store>) -> String {
 /// Follows the emulator's consent page: the "Allow" link, whose answer sends the browser to
 /// the callback. Returns the callback URL.
 async fn approve(ghl_base: &str, consent_url: &str) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let html = http
-        .get(consent_url)
-        .send()
+    ghl_sandbox::ghl::consent::approve(ghl_base, consent_url)
         .await
-        .expect("consent page")
-        .text()
-        .await
-        .expect("page");
-    let at = html
-        .find("href=\"/oauth/chooselocation/approve?")
-        .unwrap_or_else(|| panic!("no Allow link:\n{html}"))
-        + 6;
-    let end = at + html[at..].find('"').expect("end of href");
-    let r = http
-        .get(format!("{ghl_base}{}", html[at..end].replace("&amp;", "&")))
-        .send()
-        .await
-        .expect("approve");
-    r.headers()[LOCATION]
-        .to_str()
-        .expect("location")
-        .to_string()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,34 +30,9 @@ fn project(dir: &Path, ghl: &GhlSandbox, extra: &str) -> Project {
 /// Approves the consent page as a person would (first location) and returns where the
 /// emulator sends the browser: the redirect URI with `code` and `state`.
 async fn approve(base: &str, consent_url: &str) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let html = http
-        .get(consent_url)
-        .send()
+    ghl_sandbox::ghl::consent::approve(base, consent_url)
         .await
-        .expect("consent page")
-        .text()
-        .await
-        .expect("page");
-    let at = html
-        .find("href=\"/oauth/chooselocation/approve?")
-        .unwrap_or_else(|| panic!("no Allow link on the consent page:\n{html}"))
-        + 6;
-    let end = at + html[at..].find('"').expect("end of href");
-    let href = html[at..end].replace("&amp;", "&");
-    let resp = http
-        .get(format!("{base}{href}"))
-        .send()
-        .await
-        .expect("approve");
-    assert_eq!(resp.status().as_u16(), 302, "approve redirects");
-    resp.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn query_param(url: &str, name: &str) -> String {

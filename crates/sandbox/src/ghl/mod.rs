@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod consent;
 pub mod errors;
 pub mod faults;
 pub mod gate;

@@ -21,6 +21,7 @@ store_tests!(
     failed_commit_writes_nothing,
     lost_lease_commit_writes_nothing,
     commit_is_never_half_visible,
+    completion_releases_the_workers_lock_and_only_its_own,
 );
 
 /// A commit that links `ins:contact:<n>` to `identity`, snapshots it, audits it and moves a cursor.
@@ -60,6 +61,7 @@ fn commit_for(identity: IdentityId, job_id: JobId, n: u32) -> Commit {
             stream: "contacts".into(),
             value: format!("cursor-{n}"),
         }],
+        release_lease: None,
     }
 }
 
@@ -273,4 +275,36 @@ async fn commit_is_never_half_visible(db: TestDb) {
         .expect("complete");
     stop.store(true, Ordering::SeqCst);
     reader.await.expect("reader saw only whole commits");
+}
+
+async fn completion_releases_the_workers_lock_and_only_its_own(db: TestDb) {
+    let store = db.store;
+    let who = identity(&store).await;
+    let lock = format!("identity:{who}");
+    assert!(store.try_lead(&lock, "w1", LONG).await.expect("lead"));
+    // A commit naming a lock the worker does not hold leaves the holder's lock alone.
+    assert!(store
+        .try_lead("identity:other", "w9", LONG)
+        .await
+        .expect("lead"));
+    let id = leased_job(&store, "w1", LONG).await;
+    let mut commit = commit_for(who, id, 1);
+    commit.release_lease = Some(lock.clone());
+    store.complete(id, "w1", commit).await.expect("complete");
+    assert_eq!(visible(&store, 1).await, (true, true, 1, true));
+    assert!(
+        store.try_lead(&lock, "w2", LONG).await.expect("lead"),
+        "released with the completion: another worker takes it at once"
+    );
+    let id2 = leased_job(&store, "w1", LONG).await;
+    let mut other = commit_for(who, id2, 2);
+    other.release_lease = Some("identity:other".into());
+    store.complete(id2, "w1", other).await.expect("complete");
+    assert!(
+        !store
+            .try_lead("identity:other", "w2", LONG)
+            .await
+            .expect("lead"),
+        "still held by w9"
+    );
 }

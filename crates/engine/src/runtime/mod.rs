@@ -330,31 +330,36 @@ impl Engine {
                 None,
             ),
         };
-        let (result, lock) = result;
+        let (mut result, lock) = result;
+        // A finished job gives its identity lock up in its completion's transaction.
+        if let (Ok(commit), Some(name)) = (&mut result, &lock) {
+            commit.release_lease = Some(name.clone());
+        }
         let outcome = self.finish(worker, &job, result, started).await;
-        if let Some(name) = lock {
+        let released = matches!(outcome, Ok(true));
+        if let (Some(name), false) = (lock, released) {
             if let Err(e) = self.store.release_lead(&name, worker).await {
                 tracing::warn!(error = %e, lock = %name, "could not release an identity lock; it expires with its lease");
             }
         }
-        outcome
+        outcome.map(|_| ())
     }
 
     /// Records a job's outcome: complete with its commit, hand it back when its identity is busy,
-    /// or fail it with backoff.
+    /// or fail it with backoff. `Ok(true)` when the job completed (its commit applied).
     async fn finish(
         &self,
         worker: &str,
         job: &Job,
         result: Result<crate::store::Commit, SyncError>,
         started: std::time::Instant,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         use crate::telemetry::{job_outcome, job_ran, JobOutcome};
         if let Err(SyncError::Busy(identity)) = &result {
             tracing::debug!(job = %job.id, %identity, "identity busy; handing the job back briefly");
             let until = chrono::Utc::now() + chrono::Duration::milliseconds(50);
             return match self.store.postpone(job.id, worker, until).await {
-                Ok(_) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+                Ok(_) | Err(StoreError::LeaseLost { .. }) => Ok(false),
                 Err(e) => Err(e),
             };
         }
@@ -363,9 +368,9 @@ impl Engine {
                 Ok(()) => {
                     job_outcome(&job.flow_id, JobOutcome::Done);
                     job_ran(&job.flow_id, started.elapsed(), Some(job.created_at));
-                    Ok(())
+                    Ok(true)
                 }
-                Err(StoreError::LeaseLost { .. }) => Ok(()),
+                Err(StoreError::LeaseLost { .. }) => Ok(false),
                 Err(e) => Err(e),
             },
             Err(e) => {
@@ -381,13 +386,13 @@ impl Engine {
                     Ok(FailOutcome::Dead { attempts }) => {
                         tracing::error!(job = %job.id, attempts, "job moved to the dead-letter queue");
                         job_outcome(&job.flow_id, JobOutcome::Dead);
-                        Ok(())
+                        Ok(false)
                     }
                     Ok(FailOutcome::Retry { .. }) => {
                         job_outcome(&job.flow_id, JobOutcome::Retried);
-                        Ok(())
+                        Ok(false)
                     }
-                    Err(StoreError::LeaseLost { .. }) => Ok(()),
+                    Err(StoreError::LeaseLost { .. }) => Ok(false),
                     Err(e) => Err(e),
                 }
             }

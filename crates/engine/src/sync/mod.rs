@@ -400,9 +400,18 @@ impl SyncJob<'_> {
             .resolve_identity(kind, &r.connection, &r.id, &key_strings)
             .await?
             .identity_id;
-        // First sight: the identity is known only now. If its lock is taken only now, the record
-        // was read before: read it again under the lock.
-        let rec = if self.lock_identity(identity).await? {
+        // First sight: the identity is known only now, so its lock is taken only now, after the
+        // read. The read can be stale only if another job wrote this record in between, and such
+        // a job commits a snapshot of this side of the identity before it releases the lock. So
+        // read again under the lock only when one exists: a record new to the engine (every
+        // record of a backfill) costs the app one read, not two.
+        let rec = if self.lock_identity(identity).await?
+            && self
+                .store
+                .snapshot(identity, &r.connection)
+                .await?
+                .is_some()
+        {
             match self
                 .connector(&r.connection)?
                 .get(r.kind, &r.id, r.parent_id.as_deref())

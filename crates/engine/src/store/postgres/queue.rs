@@ -297,6 +297,14 @@ impl PostgresStore {
             return Err(lease_lost(&mut tx, job_id, worker).await);
         }
         super::identity::apply_commit(&mut tx, commit).await?;
+        if let Some(name) = &commit.release_lease {
+            sqlx::query("DELETE FROM leader_leases WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(worker)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(OP))?;
+        }
         tx.commit().await.map_err(db(OP))
     }
 

@@ -8,6 +8,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use sqlx::SqliteConnection;
 
+use super::group_commit::work;
 use super::{col, db, now, time_col, SqliteStore};
 use crate::store::types::*;
 use crate::store::StoreError;
@@ -139,9 +140,38 @@ impl SqliteStore {
         require("link connection_id", connection_id)?;
         require("link external_id", external_id)?;
         let keys = clean_keys(keys)?;
-        let mut tx = self.begin(OP).await?;
-        let now = now();
-        let linked: Option<i64> = sqlx::query_scalar(
+        // Most calls are for a record synced before whose keys are all known: nothing to write,
+        // so answer from a reader and leave the single writer to others.
+        let known: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT l.identity_id, (SELECT COUNT(*) FROM identity_keys k WHERE k.kind = ?2 \
+               AND k.key IN (SELECT value FROM json_each(?4))) \
+             FROM links l WHERE l.connection_id = ?1 AND l.kind = ?2 AND l.external_id = ?3",
+        )
+        .bind(connection_id)
+        .bind(kind)
+        .bind(external_id)
+        .bind(Json(&keys))
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db(OP))?;
+        if let Some((id, n)) = known {
+            if usize::try_from(n).is_ok_and(|n| n == keys.len()) {
+                return Ok(Resolution {
+                    identity_id: IdentityId(id),
+                    created: false,
+                });
+            }
+        }
+        let (kind, connection_id, external_id) = (
+            kind.to_string(),
+            connection_id.to_string(),
+            external_id.to_string(),
+        );
+        let work = work(move |tx, now| {
+            Box::pin(async move {
+                let (kind, connection_id, external_id) =
+                    (kind.as_str(), connection_id.as_str(), external_id.as_str());
+                let linked: Option<i64> = sqlx::query_scalar(
             "SELECT identity_id FROM links WHERE connection_id = ?1 AND kind = ?2 AND external_id = ?3",
         )
         .bind(connection_id)
@@ -150,15 +180,15 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db(OP))?;
-        let resolution = match linked {
-            Some(id) => Resolution {
-                identity_id: IdentityId(id),
-                created: false,
-            },
-            None => {
-                let mut owner = None;
-                for key in &keys {
-                    owner = sqlx::query_scalar(
+                let resolution = match linked {
+                    Some(id) => Resolution {
+                        identity_id: IdentityId(id),
+                        created: false,
+                    },
+                    None => {
+                        let mut owner = None;
+                        for key in &keys {
+                            owner = sqlx::query_scalar(
                         "SELECT identity_id FROM identity_keys WHERE kind = ?1 AND key = ?2",
                     )
                     .bind(kind)
@@ -166,38 +196,38 @@ impl SqliteStore {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db(OP))?;
-                    if owner.is_some() {
-                        break;
-                    }
-                }
-                let (id, created) = match owner {
-                    Some(id) => (id, false),
-                    None => {
-                        let id: i64 =
+                            if owner.is_some() {
+                                break;
+                            }
+                        }
+                        let (id, created) = match owner {
+                            Some(id) => (id, false),
+                            None => {
+                                let id: i64 =
                             sqlx::query_scalar("INSERT INTO identities (kind, created_at) VALUES (?1, ?2) RETURNING id")
                                 .bind(kind)
                                 .bind(now)
                                 .fetch_one(&mut *tx)
                                 .await
                                 .map_err(db(OP))?;
-                        (id, true)
+                                (id, true)
+                            }
+                        };
+                        let link = Link {
+                            identity_id: IdentityId(id),
+                            connection_id: connection_id.to_string(),
+                            kind: kind.to_string(),
+                            external_id: external_id.to_string(),
+                        };
+                        upsert_link(tx, now, &link).await?;
+                        Resolution {
+                            identity_id: IdentityId(id),
+                            created,
+                        }
                     }
                 };
-                let link = Link {
-                    identity_id: IdentityId(id),
-                    connection_id: connection_id.to_string(),
-                    kind: kind.to_string(),
-                    external_id: external_id.to_string(),
-                };
-                upsert_link(&mut tx, now, &link).await?;
-                Resolution {
-                    identity_id: IdentityId(id),
-                    created,
-                }
-            }
-        };
-        for key in &keys {
-            sqlx::query(
+                for key in &keys {
+                    sqlx::query(
                 "INSERT INTO identity_keys (kind, key, identity_id, created_at) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (kind, key) DO NOTHING",
             )
@@ -208,9 +238,11 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db(OP))?;
-        }
-        tx.commit().await.map_err(db(OP))?;
-        Ok(resolution)
+                }
+                Ok(resolution)
+            })
+        });
+        self.group.write(&self.write, work).await
     }
 
     pub(super) async fn links_of_impl(

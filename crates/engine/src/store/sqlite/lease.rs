@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
+use super::group_commit::work;
 use super::queue::{absorb_pending_sibling, job_cols, job_from_row, lease_lost};
 use super::{col, db, now, ts, SqliteStore};
 use crate::store::types::*;
@@ -75,55 +76,58 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let limit = i64::from(max);
-        let mut tx = self.begin(OP).await?;
-        let now = now();
-        let mut picked: Vec<Candidate> = sqlx::query_as(EXPIRED_SQL)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db(OP))?;
-        let mut due = 0usize;
-        // Above every i16, so the first probe finds the highest priority.
-        let mut below = i64::from(i16::MAX) + 1;
-        while due < max as usize {
-            let priority: Option<i64> = sqlx::query_scalar(NEXT_PRIORITY_SQL)
-                .bind(below)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db(OP))?;
-            let Some(priority) = priority else { break };
-            let rows: Vec<Candidate> = sqlx::query_as(DUE_SQL)
-                .bind(priority)
-                .bind(now)
-                .bind(limit - due as i64)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db(OP))?;
-            due += rows.len();
-            picked.extend(rows);
-            below = priority;
-        }
-        picked.sort_by_key(|&(priority, run_at, id)| (Reverse(priority), run_at, id));
-        picked.truncate(max as usize);
-        if picked.is_empty() {
-            tx.commit().await.map_err(db(OP))?;
-            return Ok(Vec::new());
-        }
-        let until = now.saturating_add(micros(ttl));
-        let mut rows = Vec::with_capacity(picked.len());
-        for &(_, _, id) in &picked {
-            let row = sqlx::query(LEASE_SQL)
-                .bind(now)
-                .bind(worker)
-                .bind(until)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db(OP))?;
-            rows.extend(row);
-        }
-        tx.commit().await.map_err(db(OP))?;
+        let worker = worker.to_string();
+        let work = work(move |tx, now| {
+            Box::pin(async move {
+                let mut picked: Vec<Candidate> = sqlx::query_as(EXPIRED_SQL)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db(OP))?;
+                let mut due = 0usize;
+                // Above every i16, so the first probe finds the highest priority.
+                let mut below = i64::from(i16::MAX) + 1;
+                while due < max as usize {
+                    let priority: Option<i64> = sqlx::query_scalar(NEXT_PRIORITY_SQL)
+                        .bind(below)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db(OP))?;
+                    let Some(priority) = priority else { break };
+                    let rows: Vec<Candidate> = sqlx::query_as(DUE_SQL)
+                        .bind(priority)
+                        .bind(now)
+                        .bind(limit - due as i64)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db(OP))?;
+                    due += rows.len();
+                    picked.extend(rows);
+                    below = priority;
+                }
+                picked.sort_by_key(|&(priority, run_at, id)| (Reverse(priority), run_at, id));
+                picked.truncate(max as usize);
+                if picked.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let until = now.saturating_add(micros(ttl));
+                let mut rows = Vec::with_capacity(picked.len());
+                for &(_, _, id) in &picked {
+                    let row = sqlx::query(LEASE_SQL)
+                        .bind(now)
+                        .bind(&worker)
+                        .bind(until)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db(OP))?;
+                    rows.extend(row);
+                }
+                Ok(rows)
+            })
+        });
+        let rows = self.group.write(&self.write, work).await?;
         let mut jobs = rows
             .iter()
             .map(job_from_row)

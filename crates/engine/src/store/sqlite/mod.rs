@@ -32,8 +32,9 @@ pub(crate) struct SqliteStore {
     write: SqlitePool,
     /// Readers (WAL lets them run beside the writer).
     read: SqlitePool,
-    /// Concurrent appends (webhooks) share one transaction: see `group_commit`.
-    appender: group_commit::Appender,
+    /// Concurrent frequent writes (appends, claims, locks, call audit, completions) share one
+    /// transaction: see `group_commit`.
+    group: group_commit::GroupWriter,
 }
 
 impl SqliteStore {
@@ -96,7 +97,7 @@ impl SqliteStore {
         Ok(Self {
             write,
             read,
-            appender: Default::default(),
+            group: Default::default(),
         })
     }
 

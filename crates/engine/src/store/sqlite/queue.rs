@@ -9,6 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use sqlx::SqliteConnection;
 
+use super::group_commit::work;
 use super::{col, db, now, opt_time_col, time_col, ts, unsigned, SqliteStore};
 use crate::store::types::*;
 use crate::store::{describe_job_state, micros, StoreError};
@@ -218,7 +219,9 @@ impl SqliteStore {
         &self,
         batch: &[EventWithJobs],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        self.appender.append(&self.write, batch).await
+        let batch = batch.to_vec();
+        let work = work(move |c, now| Box::pin(async move { append_in(c, now, &batch).await }));
+        self.group.write(&self.write, work).await
     }
 
     pub(super) async fn events_impl(&self, ids: &[EventId]) -> Result<Vec<Event>, StoreError> {
@@ -275,23 +278,35 @@ impl SqliteStore {
         commit: Commit,
     ) -> Result<(), StoreError> {
         const OP: &str = "complete job";
-        let mut tx = self.begin(OP).await?;
-        let now = now();
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'done', lease_until = NULL, finished_at = ?3, updated_at = ?3 \
-             WHERE id = ?1 AND state = 'leased' AND lease_owner = ?2",
-        )
-        .bind(job_id.0)
-        .bind(worker)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db(OP))?;
-        if done.rows_affected() == 0 {
-            return Err(lease_lost(&mut tx, job_id, worker).await);
-        }
-        super::identity::apply_commit(&mut tx, now, &commit).await?;
-        tx.commit().await.map_err(db(OP))
+        let worker = worker.to_string();
+        let work = work(move |tx, now| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE jobs SET state = 'done', lease_until = NULL, finished_at = ?3, updated_at = ?3 \
+                     WHERE id = ?1 AND state = 'leased' AND lease_owner = ?2",
+                )
+                .bind(job_id.0)
+                .bind(&worker)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(OP))?;
+                if done.rows_affected() == 0 {
+                    return Err(lease_lost(tx, job_id, &worker).await);
+                }
+                super::identity::apply_commit(tx, now, &commit).await?;
+                if let Some(name) = &commit.release_lease {
+                    sqlx::query("DELETE FROM leader_leases WHERE name = ?1 AND holder = ?2")
+                        .bind(name)
+                        .bind(&worker)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db(OP))?;
+                }
+                Ok(())
+            })
+        });
+        self.group.write(&self.write, work).await
     }
 
     pub(super) async fn fail_impl(
@@ -302,63 +317,67 @@ impl SqliteStore {
         retry_after: Duration,
     ) -> Result<FailOutcome, StoreError> {
         const OP: &str = "fail job";
-        let mut tx = self.begin(OP).await?;
-        let now = now();
-        let row = sqlx::query(
-            "SELECT flow_id, entity_key, event_ids, attempts, max_attempts FROM jobs \
+        let worker = worker.to_string();
+        let error = error.to_string();
+        let work = work(move |tx, now| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "SELECT flow_id, entity_key, event_ids, attempts, max_attempts FROM jobs \
              WHERE id = ?1 AND state = 'leased' AND lease_owner = ?2",
-        )
-        .bind(job_id.0)
-        .bind(worker)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db(OP))?;
-        let Some(row) = row else {
-            return Err(lease_lost(&mut tx, job_id, worker).await);
-        };
-        let attempts: i64 = col::<i64>(&row, "jobs", "attempts")? + 1;
-        let max: i64 = col(&row, "jobs", "max_attempts")?;
-        let attempts_u32: u32 = super::unsigned(attempts, "jobs", "attempts")?;
-        let outcome = if attempts >= max {
-            sqlx::query(
+                )
+                .bind(job_id.0)
+                .bind(&worker)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db(OP))?;
+                let Some(row) = row else {
+                    return Err(lease_lost(tx, job_id, &worker).await);
+                };
+                let attempts: i64 = col::<i64>(&row, "jobs", "attempts")? + 1;
+                let max: i64 = col(&row, "jobs", "max_attempts")?;
+                let attempts_u32: u32 = super::unsigned(attempts, "jobs", "attempts")?;
+                let outcome = if attempts >= max {
+                    sqlx::query(
                 "UPDATE jobs SET state = 'dead', attempts = ?2, last_error = ?3, lease_until = NULL, \
                  finished_at = ?4, updated_at = ?4 WHERE id = ?1",
             )
             .bind(job_id.0)
             .bind(attempts)
-            .bind(error)
+            .bind(&error)
             .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db(OP))?;
-            FailOutcome::Dead {
-                attempts: attempts_u32,
-            }
-        } else {
-            let flow_id: String = col(&row, "jobs", "flow_id")?;
-            let entity_key: String = col(&row, "jobs", "entity_key")?;
-            let ids: Json<Vec<EventId>> = col(&row, "jobs", "event_ids")?;
-            absorb_pending_sibling(&mut tx, job_id.0, &flow_id, &entity_key, &ids.0).await?;
-            let run_at = now.saturating_add(micros(retry_after));
-            sqlx::query(
+                    FailOutcome::Dead {
+                        attempts: attempts_u32,
+                    }
+                } else {
+                    let flow_id: String = col(&row, "jobs", "flow_id")?;
+                    let entity_key: String = col(&row, "jobs", "entity_key")?;
+                    let ids: Json<Vec<EventId>> = col(&row, "jobs", "event_ids")?;
+                    absorb_pending_sibling(tx, job_id.0, &flow_id, &entity_key, &ids.0).await?;
+                    let run_at = now.saturating_add(micros(retry_after));
+                    sqlx::query(
                 "UPDATE jobs SET state = 'pending', attempts = ?2, last_error = ?3, run_at = ?4, \
                  lease_owner = NULL, lease_until = NULL, updated_at = ?5 WHERE id = ?1",
             )
             .bind(job_id.0)
             .bind(attempts)
-            .bind(error)
+            .bind(&error)
             .bind(run_at)
             .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db(OP))?;
-            FailOutcome::Retry {
-                attempts: attempts_u32,
-                run_at: super::from_ts(run_at, "jobs", "run_at")?,
-            }
-        };
-        tx.commit().await.map_err(db(OP))?;
-        Ok(outcome)
+                    FailOutcome::Retry {
+                        attempts: attempts_u32,
+                        run_at: super::from_ts(run_at, "jobs", "run_at")?,
+                    }
+                };
+                Ok(outcome)
+            })
+        });
+        self.group.write(&self.write, work).await
     }
 
     pub(super) async fn job_impl(&self, job_id: JobId) -> Result<Option<Job>, StoreError> {

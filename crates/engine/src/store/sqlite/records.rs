@@ -7,6 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use sqlx::SqliteConnection;
 
+use super::group_commit::work;
 use super::{col, db, now, time_col, ts, unsigned, SqliteStore};
 use crate::store::types::*;
 use crate::store::{micros, StoreError};
@@ -106,22 +107,29 @@ macro_rules! conn_cols {
 
 impl SqliteStore {
     pub(super) async fn record_call_impl(&self, c: CallAudit) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_calls (at, connection_id, app, method, path, status, latency_ms, job_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .bind(ts(c.at))
-        .bind(&c.connection_id)
-        .bind(&c.app)
-        .bind(&c.method)
-        .bind(&c.path)
-        .bind(c.status.map(i64::from))
-        .bind(i64::try_from(c.latency_ms).unwrap_or(i64::MAX))
-        .bind(c.job_id.map(|j| j.0))
-        .execute(&self.write)
-        .await
-        .map_err(db("record call"))?;
-        Ok(())
+        // Through the group commit: a job's calls share a transaction with the other writes of
+        // the moment instead of an fsync each.
+        let work = work(move |conn, _now| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO audit_calls (at, connection_id, app, method, path, status, latency_ms, job_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .bind(ts(c.at))
+                .bind(&c.connection_id)
+                .bind(&c.app)
+                .bind(&c.method)
+                .bind(&c.path)
+                .bind(c.status.map(i64::from))
+                .bind(i64::try_from(c.latency_ms).unwrap_or(i64::MAX))
+                .bind(c.job_id.map(|j| j.0))
+                .execute(&mut *conn)
+                .await
+                .map_err(db("record call"))?;
+                Ok(())
+            })
+        });
+        self.group.write_one(&self.write, work).await
     }
 
     pub(super) async fn record_change_impl(&self, c: ChangeAudit) -> Result<(), StoreError> {
@@ -182,24 +190,29 @@ impl SqliteStore {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let now = now();
-        let won: Option<String> = sqlx::query_scalar(
-            "INSERT INTO leader_leases (name, holder, lease_until, acquired_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
-               lease_until = excluded.lease_until, \
-               acquired_at = CASE WHEN leader_leases.holder = excluded.holder \
-                 THEN leader_leases.acquired_at ELSE excluded.acquired_at END \
-             WHERE leader_leases.holder = excluded.holder OR leader_leases.lease_until < ?4 \
-             RETURNING holder",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(now.saturating_add(micros(ttl)))
-        .bind(now)
-        .fetch_optional(&self.write)
-        .await
-        .map_err(db("acquire leader lease"))?;
-        Ok(won.is_some())
+        let (name, holder) = (name.to_string(), holder.to_string());
+        let work = work(move |conn, now| {
+            Box::pin(async move {
+                let won: Option<String> = sqlx::query_scalar(
+                    "INSERT INTO leader_leases (name, holder, lease_until, acquired_at) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                       lease_until = excluded.lease_until, \
+                       acquired_at = CASE WHEN leader_leases.holder = excluded.holder \
+                         THEN leader_leases.acquired_at ELSE excluded.acquired_at END \
+                     WHERE leader_leases.holder = excluded.holder OR leader_leases.lease_until < ?4 \
+                     RETURNING holder",
+                )
+                .bind(&name)
+                .bind(&holder)
+                .bind(now.saturating_add(micros(ttl)))
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db("acquire leader lease"))?;
+                Ok(won.is_some())
+            })
+        });
+        self.group.write_one(&self.write, work).await
     }
 
     pub(super) async fn release_lead_impl(
@@ -207,13 +220,19 @@ impl SqliteStore {
         name: &str,
         holder: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM leader_leases WHERE name = ?1 AND holder = ?2")
-            .bind(name)
-            .bind(holder)
-            .execute(&self.write)
-            .await
-            .map_err(db("release leader lease"))?;
-        Ok(done.rows_affected() > 0)
+        let (name, holder) = (name.to_string(), holder.to_string());
+        let work = work(move |conn, _now| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM leader_leases WHERE name = ?1 AND holder = ?2")
+                    .bind(&name)
+                    .bind(&holder)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db("release leader lease"))?;
+                Ok(done.rows_affected() > 0)
+            })
+        });
+        self.group.write_one(&self.write, work).await
     }
 
     pub(super) async fn create_connection_impl(

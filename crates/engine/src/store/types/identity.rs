@@ -109,6 +109,10 @@ pub struct Commit {
     pub changes: Vec<ChangeAudit>,
     /// Cursors to advance.
     pub cursors: Vec<CursorSet>,
+    /// A lease the completing worker holds and gives up with the completion (a sync job's
+    /// identity lock): one transaction instead of two, and the lock is free the moment the job's
+    /// writes are visible. Left held if the completion fails; it then expires with its lease.
+    pub release_lease: Option<String>,
 }
 
 /// Checks and de-duplicates identity match keys, keeping the caller's order (its priority).

@@ -6,11 +6,15 @@
 mod store_support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use engine::store::{EventWithJobs, NewJob, Store};
+use engine::store::{Commit, EventWithJobs, JobState, NewJob, Store, StoreError};
 use store_support::{job, store_tests, webhook, TestDb};
 
-store_tests!(concurrent_appends_are_isolated_and_all_stored);
+store_tests!(
+    concurrent_appends_are_isolated_and_all_stored,
+    concurrent_completions_with_lost_leases_fail_alone,
+);
 
 const CALLERS: usize = 64;
 
@@ -83,5 +87,62 @@ async fn concurrent_appends_are_isolated_and_all_stored(db: TestDb) {
     assert!(
         retry[0].event_id.is_some(),
         "wh-7 was rolled back with its batch"
+    );
+}
+
+/// Completions share transactions with each other and with appends; one whose lease is not its
+/// own fails with `LeaseLost` and changes nothing, while the others in its group complete.
+async fn concurrent_completions_with_lost_leases_fail_alone(db: TestDb) {
+    let store: Arc<dyn Store> = db.store;
+    for i in 0..CALLERS {
+        store
+            .enqueue(job("sync-contacts", &format!("ghl:contact:c{i}")))
+            .await
+            .expect("enqueue");
+    }
+    let jobs = store
+        .claim("w1", CALLERS as u32, Duration::from_secs(300))
+        .await
+        .expect("claim");
+    assert_eq!(jobs.len(), CALLERS);
+    let mut tasks = Vec::new();
+    for (i, j) in jobs.iter().enumerate() {
+        let (store, id) = (store.clone(), j.id);
+        // Every 4th completion comes from a worker that does not hold the lease.
+        let worker = if i % 4 == 3 { "w-other" } else { "w1" };
+        tasks.push(tokio::spawn(async move {
+            let appended = store
+                .append_events_and_enqueue(&[EventWithJobs {
+                    event: webhook("ghl", &format!("late-{i}"), &format!("d{i}")),
+                    jobs: vec![job("sync-contacts", &format!("ghl:contact:d{i}"))],
+                }])
+                .await;
+            (
+                id,
+                worker,
+                store.complete(id, worker, Commit::default()).await,
+                appended,
+            )
+        }));
+    }
+    for t in tasks {
+        let (id, worker, done, appended) = t.await.expect("task");
+        appended.expect("appends beside failing completions are stored");
+        let state = store.job(id).await.expect("read").expect("job").state;
+        if worker == "w1" {
+            done.expect("the lease holder completes");
+            assert_eq!(state, JobState::Done, "job {id}");
+        } else {
+            assert!(
+                matches!(done, Err(StoreError::LeaseLost { .. })),
+                "job {id}: {done:?}"
+            );
+            assert_eq!(state, JobState::Leased, "job {id} is still w1's");
+        }
+    }
+    let stats = store.queue_stats().await.expect("stats");
+    assert_eq!(
+        stats.pending as usize, CALLERS,
+        "every appended event's job"
     );
 }

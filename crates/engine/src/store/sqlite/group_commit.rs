@@ -3,12 +3,18 @@
 //! identity locks, the call audit, identity resolution, completions) was its own transaction on
 //! the single writer connection: about eight fsyncs per synced event, queued one behind the
 //! other. Here the writes that arrive while a transaction is being written wait, and the next
-//! transaction carries all of them: one `BEGIN IMMEDIATE … COMMIT` for the group, each caller's
-//! part inside its own savepoint (a failing caller is rolled back alone; a part that is a single
-//! statement needs none, since SQLite undoes a failed statement by itself), and every caller is
-//! answered only after the group's COMMIT returned. The durability guarantee is unchanged ("done"
-//! means committed); only the number of fsyncs drops under load (an idle server still commits
-//! each write at once: a group of one).
+//! transaction carries all of them: one `BEGIN IMMEDIATE … COMMIT` for the group, and every
+//! caller is answered only after the group's COMMIT returned. The durability guarantee is
+//! unchanged ("done" means committed); only the number of fsyncs drops under load (an idle
+//! server still commits each write at once: a group of one).
+//!
+//! A caller's write can fail (a lost lease, a rejected value) after others in its group wrote.
+//! Savepoints around each part would isolate it, but every statement is a round trip to the
+//! connection's thread, and three more per part cost more than the failures they guard against,
+//! which are rare. So a group runs optimistically: if any part fails, the whole transaction is
+//! rolled back and each part runs again in a transaction of its own, in the same order, so the
+//! failing caller gets its own error and the others commit as if they had run one by one. This
+//! is why a part's work must be runnable more than once ([`Work`] is `Fn`).
 
 use std::sync::Arc;
 
@@ -23,10 +29,12 @@ use crate::store::StoreError;
 const MAX_GROUP: usize = 256;
 
 /// One caller's write: runs on the group's connection inside its transaction, with the group's
-/// clock (microseconds since the epoch).
+/// clock (microseconds since the epoch). It may run a second time (see the module's doc), so it
+/// clones what it captured into each run.
 pub(super) type Work<T> = Box<
-    dyn for<'c> FnOnce(&'c mut SqliteConnection, i64) -> BoxFuture<'c, Result<T, StoreError>>
-        + Send,
+    dyn for<'c> Fn(&'c mut SqliteConnection, i64) -> BoxFuture<'c, Result<T, StoreError>>
+        + Send
+        + Sync,
 >;
 
 /// A caller's part of a group, whatever it returns.
@@ -37,8 +45,6 @@ trait Part: Send {
         conn: &'c mut SqliteConnection,
         now: i64,
     ) -> BoxFuture<'c, Result<(), StoreError>>;
-    /// A single statement: SQLite undoes it alone if it fails, so it needs no savepoint.
-    fn single_statement(&self) -> bool;
     /// The group committed: answer the result.
     fn done(self: Box<Self>);
     /// This part, or the whole group, failed.
@@ -46,9 +52,8 @@ trait Part: Send {
 }
 
 struct Typed<T> {
-    work: Option<Work<T>>,
+    work: Work<T>,
     out: Option<T>,
-    single: bool,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
@@ -59,14 +64,9 @@ impl<T: Send + 'static> Part for Typed<T> {
         now: i64,
     ) -> BoxFuture<'c, Result<(), StoreError>> {
         Box::pin(async move {
-            let work = self.work.take().ok_or_else(lost)?;
-            self.out = Some(work(conn, now).await?);
+            self.out = Some((self.work)(conn, now).await?);
             Ok(())
         })
-    }
-
-    fn single_statement(&self) -> bool {
-        self.single
     }
 
     fn done(self: Box<Self>) {
@@ -91,36 +91,17 @@ pub(super) struct GroupWriter {
 
 impl GroupWriter {
     /// Runs `work` in the next group transaction and returns its result after the group
-    /// committed. `work` may run several statements; if it fails, only its own part is rolled
-    /// back and its error returned.
+    /// committed. `work` may run several statements; if it fails, none of its writes is kept
+    /// and its error is returned.
     pub(super) async fn write<T: Send + 'static>(
         &self,
         pool: &SqlitePool,
         work: Work<T>,
     ) -> Result<T, StoreError> {
-        self.submit(pool, work, false).await
-    }
-
-    /// [`GroupWriter::write`] for work that is one statement (no savepoint needed).
-    pub(super) async fn write_one<T: Send + 'static>(
-        &self,
-        pool: &SqlitePool,
-        work: Work<T>,
-    ) -> Result<T, StoreError> {
-        self.submit(pool, work, true).await
-    }
-
-    async fn submit<T: Send + 'static>(
-        &self,
-        pool: &SqlitePool,
-        work: Work<T>,
-        single: bool,
-    ) -> Result<T, StoreError> {
         let (reply, mut rx) = oneshot::channel();
         self.pending.lock().push(Box::new(Typed {
-            work: Some(work),
+            work,
             out: None,
-            single,
             reply,
         }));
         loop {
@@ -155,72 +136,45 @@ impl GroupWriter {
 
 const OP: &str = "group commit";
 
-/// Writes one group in one transaction and answers every caller in it.
-async fn commit_group(pool: &SqlitePool, group: Vec<Box<dyn Part>>) {
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(group, &db(OP)(e)),
-    };
-    let now = now();
-    let alone = group.len() == 1;
-    let mut done: Vec<Box<dyn Part>> = Vec::with_capacity(group.len());
-    for mut part in group {
-        if alone || part.single_statement() {
-            match part.write(&mut tx, now).await {
-                Ok(()) => done.push(part),
-                Err(e) if alone => return part.failed(e), // rolled back when `tx` drops
-                Err(e) => part.failed(e),
+/// Writes one group in one transaction and answers every caller in it; if a part fails, runs
+/// every part again alone (see the module's doc).
+async fn commit_group(pool: &SqlitePool, mut group: Vec<Box<dyn Part>>) {
+    if group.len() > 1 {
+        match try_together(pool, &mut group).await {
+            Ok(()) => {
+                for part in group {
+                    part.done();
+                }
+                return;
             }
-            continue;
-        }
-        let step = async {
-            sqlx::query("SAVEPOINT group_part")
-                .execute(&mut *tx)
-                .await
-                .map_err(db(OP))?;
-            let out = part.write(&mut tx, now).await;
-            if out.is_err() {
-                sqlx::query("ROLLBACK TO group_part")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db(OP))?;
-            }
-            sqlx::query("RELEASE group_part")
-                .execute(&mut *tx)
-                .await
-                .map_err(db(OP))?;
-            Ok::<_, StoreError>(out)
-        };
-        match step.await {
-            Ok(Ok(())) => done.push(part),
-            // Only this caller's part was rolled back; nothing of it will commit.
-            Ok(Err(e)) => part.failed(e),
-            // The transaction itself is broken: nobody in the group is committed.
             Err(e) => {
-                part.failed(shared(&e));
-                return fail_all(done, &e);
+                tracing::debug!(error = %e, parts = group.len(), "a group commit failed; writing its parts one by one")
             }
         }
     }
-    match tx.commit().await {
-        Ok(()) => {
-            for part in done {
-                part.done();
-            }
+    for mut part in group {
+        match alone(pool, part.as_mut()).await {
+            Ok(()) => part.done(),
+            Err(e) => part.failed(e),
         }
-        Err(e) => fail_all(done, &db(OP)(e)),
     }
 }
 
-fn fail_all(parts: Vec<Box<dyn Part>>, e: &StoreError) {
-    for p in parts {
-        p.failed(shared(e));
+/// Every part in one transaction; the first error rolls all of it back.
+async fn try_together(pool: &SqlitePool, group: &mut [Box<dyn Part>]) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(OP))?;
+    let now = now();
+    for part in group.iter_mut() {
+        part.write(&mut tx, now).await?;
     }
+    tx.commit().await.map_err(db(OP))
 }
 
-/// The group's error for each of its callers (the driver's error is not `Clone`).
-fn shared(e: &StoreError) -> StoreError {
-    db(OP)(sqlx::Error::Protocol(e.to_string()))
+/// One part in a transaction of its own.
+async fn alone(pool: &SqlitePool, part: &mut dyn Part) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(OP))?;
+    part.write(&mut tx, now()).await?;
+    tx.commit().await.map_err(db(OP))
 }
 
 fn lost() -> StoreError {
@@ -233,8 +187,9 @@ fn lost() -> StoreError {
 /// higher-ranked signature).
 pub(super) fn work<T, F>(f: F) -> Work<T>
 where
-    F: for<'c> FnOnce(&'c mut SqliteConnection, i64) -> BoxFuture<'c, Result<T, StoreError>>
+    F: for<'c> Fn(&'c mut SqliteConnection, i64) -> BoxFuture<'c, Result<T, StoreError>>
         + Send
+        + Sync
         + 'static,
 {
     Box::new(f)

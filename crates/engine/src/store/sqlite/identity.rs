@@ -168,6 +168,12 @@ impl SqliteStore {
             external_id.to_string(),
         );
         let work = work(move |tx, now| {
+            let (kind, connection_id, external_id, keys) = (
+                kind.clone(),
+                connection_id.clone(),
+                external_id.clone(),
+                keys.clone(),
+            );
             Box::pin(async move {
                 let (kind, connection_id, external_id) =
                     (kind.as_str(), connection_id.as_str(), external_id.as_str());

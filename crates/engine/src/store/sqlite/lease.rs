@@ -78,6 +78,7 @@ impl SqliteStore {
         let limit = i64::from(max);
         let worker = worker.to_string();
         let work = work(move |tx, now| {
+            let worker = worker.clone();
             Box::pin(async move {
                 let mut picked: Vec<Candidate> = sqlx::query_as(EXPIRED_SQL)
                     .bind(now)

@@ -1,6 +1,7 @@
 //! SQLite events and job queue. Every multi-statement write runs under `BEGIN IMMEDIATE`, so the
 //! read-then-write sequences below (coalescing, claiming, merging) see no concurrent writer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -219,8 +220,11 @@ impl SqliteStore {
         &self,
         batch: &[EventWithJobs],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        let batch = batch.to_vec();
-        let work = work(move |c, now| Box::pin(async move { append_in(c, now, &batch).await }));
+        let batch = Arc::new(batch.to_vec());
+        let work = work(move |c, now| {
+            let batch = batch.clone();
+            Box::pin(async move { append_in(c, now, &batch).await })
+        });
         self.group.write(&self.write, work).await
     }
 
@@ -279,7 +283,9 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         const OP: &str = "complete job";
         let worker = worker.to_string();
+        let commit = Arc::new(commit);
         let work = work(move |tx, now| {
+            let (worker, commit) = (worker.clone(), commit.clone());
             Box::pin(async move {
                 let done = sqlx::query(
                     "UPDATE jobs SET state = 'done', lease_until = NULL, finished_at = ?3, updated_at = ?3 \
@@ -320,6 +326,7 @@ impl SqliteStore {
         let worker = worker.to_string();
         let error = error.to_string();
         let work = work(move |tx, now| {
+            let (worker, error) = (worker.clone(), error.clone());
             Box::pin(async move {
                 let row = sqlx::query(
                     "SELECT flow_id, entity_key, event_ids, attempts, max_attempts FROM jobs \

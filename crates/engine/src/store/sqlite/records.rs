@@ -109,7 +109,9 @@ impl SqliteStore {
     pub(super) async fn record_call_impl(&self, c: CallAudit) -> Result<(), StoreError> {
         // Through the group commit: a job's calls share a transaction with the other writes of
         // the moment instead of an fsync each.
+        let c = std::sync::Arc::new(c);
         let work = work(move |conn, _now| {
+            let c = c.clone();
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO audit_calls (at, connection_id, app, method, path, status, latency_ms, job_id) \
@@ -129,7 +131,7 @@ impl SqliteStore {
                 Ok(())
             })
         });
-        self.group.write_one(&self.write, work).await
+        self.group.write(&self.write, work).await
     }
 
     pub(super) async fn record_change_impl(&self, c: ChangeAudit) -> Result<(), StoreError> {
@@ -192,6 +194,7 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let (name, holder) = (name.to_string(), holder.to_string());
         let work = work(move |conn, now| {
+            let (name, holder) = (name.clone(), holder.clone());
             Box::pin(async move {
                 let won: Option<String> = sqlx::query_scalar(
                     "INSERT INTO leader_leases (name, holder, lease_until, acquired_at) VALUES (?1, ?2, ?3, ?4) \
@@ -212,7 +215,7 @@ impl SqliteStore {
                 Ok(won.is_some())
             })
         });
-        self.group.write_one(&self.write, work).await
+        self.group.write(&self.write, work).await
     }
 
     pub(super) async fn release_lead_impl(
@@ -222,6 +225,7 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let (name, holder) = (name.to_string(), holder.to_string());
         let work = work(move |conn, _now| {
+            let (name, holder) = (name.clone(), holder.clone());
             Box::pin(async move {
                 let done = sqlx::query("DELETE FROM leader_leases WHERE name = ?1 AND holder = ?2")
                     .bind(&name)
@@ -232,7 +236,7 @@ impl SqliteStore {
                 Ok(done.rows_affected() > 0)
             })
         });
-        self.group.write_one(&self.write, work).await
+        self.group.write(&self.write, work).await
     }
 
     pub(super) async fn create_connection_impl(

@@ -8,12 +8,15 @@ mod store_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine::store::{Commit, EventWithJobs, JobState, NewJob, Store, StoreError};
+use engine::store::{
+    CallAudit, CallFilter, Commit, EventWithJobs, JobState, NewJob, Page, Store, StoreError,
+};
 use store_support::{job, store_tests, webhook, TestDb};
 
 store_tests!(
     concurrent_appends_are_isolated_and_all_stored,
     concurrent_completions_with_lost_leases_fail_alone,
+    recorded_calls_are_listed_and_outlive_the_store,
 );
 
 const CALLERS: usize = 64;
@@ -145,4 +148,46 @@ async fn concurrent_completions_with_lost_leases_fail_alone(db: TestDb) {
         stats.pending as usize, CALLERS,
         "every appended event's job"
     );
+}
+
+/// The call audit is written behind the calls (SQLite: with the next group commit, without
+/// waiting), yet a listing sees every call recorded before it, and closing the store writes
+/// what is still buffered.
+async fn recorded_calls_are_listed_and_outlive_the_store(db: TestDb) {
+    let store: Arc<dyn Store> = db.store.clone();
+    let call = |i: usize| CallAudit {
+        at: chrono::Utc::now(),
+        connection_id: "ghl".into(),
+        app: "ghl".into(),
+        method: "GET".into(),
+        path: format!("/contacts/c{i}"),
+        status: Some(200),
+        latency_ms: 3,
+        job_id: None,
+    };
+    let all = CallFilter {
+        page: Page {
+            limit: 1000,
+            offset: 0,
+        },
+        ..CallFilter::default()
+    };
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (store, c) = (store.clone(), call(i));
+            tokio::spawn(async move { store.record_call(c).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task").expect("recorded");
+    }
+    assert_eq!(store.calls(&all).await.expect("calls").len(), 200);
+    for i in 200..300 {
+        store.record_call(call(i)).await.expect("recorded");
+    }
+    store.close().await;
+    let reopened = db.open_another().await;
+    let listed = reopened.calls(&all).await.expect("calls");
+    assert_eq!(listed.len(), 300, "every call recorded before close");
+    reopened.close().await;
 }

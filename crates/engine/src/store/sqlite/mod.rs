@@ -222,6 +222,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Err(e) = self.group.flush(&self.write).await {
+            tracing::warn!(error = %e, "could not write the last call audit rows");
+        }
         self.write.close().await;
         self.read.close().await;
     }

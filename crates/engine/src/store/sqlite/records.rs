@@ -107,31 +107,9 @@ macro_rules! conn_cols {
 
 impl SqliteStore {
     pub(super) async fn record_call_impl(&self, c: CallAudit) -> Result<(), StoreError> {
-        // Through the group commit: a job's calls share a transaction with the other writes of
-        // the moment instead of an fsync each.
-        let c = std::sync::Arc::new(c);
-        let work = work(move |conn, _now| {
-            let c = c.clone();
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO audit_calls (at, connection_id, app, method, path, status, latency_ms, job_id) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .bind(ts(c.at))
-                .bind(&c.connection_id)
-                .bind(&c.app)
-                .bind(&c.method)
-                .bind(&c.path)
-                .bind(c.status.map(i64::from))
-                .bind(i64::try_from(c.latency_ms).unwrap_or(i64::MAX))
-                .bind(c.job_id.map(|j| j.0))
-                .execute(&mut *conn)
-                .await
-                .map_err(db("record call"))?;
-                Ok(())
-            })
-        });
-        self.group.write(&self.write, work).await
+        // Written with the next group commit, without waiting (see `group_commit`).
+        self.group.record_call(&self.write, c);
+        Ok(())
     }
 
     pub(super) async fn record_change_impl(&self, c: ChangeAudit) -> Result<(), StoreError> {
@@ -140,6 +118,8 @@ impl SqliteStore {
     }
 
     pub(super) async fn calls_impl(&self, f: &CallFilter) -> Result<Vec<CallRecord>, StoreError> {
+        // Every call recorded so far is visible to this read.
+        self.group.flush(&self.write).await?;
         let (limit, offset) = f.page.sql();
         let rows = sqlx::query(
             "SELECT id, at, connection_id, app, method, path, status, latency_ms, job_id \

@@ -93,6 +93,10 @@ pub struct Options {
     /// GHL burst limit per 10 s window the sandbox enforces (backfill: 1,000, GHL's shape
     /// scaled up ×10 so a run finishes in minutes).
     pub burst: Option<u32>,
+    /// Latency in ms the emulators add to every API call during the measurement (scale: 0,
+    /// loopback). Real GHL and app APIs answer in tens to hundreds of ms; with it, a job waits
+    /// on I/O as it does in production instead of keeping the CPU busy.
+    pub api_latency_ms: Option<u64>,
 }
 
 /// Runs one scenario (not `all`; the caller loops over [`Scenario::EACH`]).

@@ -30,6 +30,10 @@ pub struct BenchArgs {
     /// GHL burst limit per 10 s window the sandbox enforces (backfill: default 1000).
     #[arg(long)]
     pub burst: Option<u32>,
+    /// Latency in ms the emulators add to every API call during the measurement (scale;
+    /// default 0: loopback speed), to compare processes when jobs wait on I/O as in production.
+    #[arg(long, value_name = "MS")]
+    pub api_latency: Option<u64>,
 }
 
 /// Runs the scenario(s); fails when a scenario fails or a correctness check does.
@@ -45,6 +49,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         concurrency: args.concurrency,
         rate: args.rate,
         burst: args.burst,
+        api_latency_ms: args.api_latency,
     };
     let list: Vec<bench::Scenario> = if scenario == bench::Scenario::All {
         bench::Scenario::EACH.to_vec()

@@ -19,6 +19,7 @@ use super::e2e::{change_city, crm_contacts, ghl_ids, marker, newest_written, tal
 use crate::stack::ONE_WAY_CONTACTS;
 use crate::stack_pg::{Fleet, PgSchema, DEFAULT_PG};
 use crate::{procstat, Figure, Options, Report};
+use ghl_sandbox::ghl::faults::FaultRule;
 
 /// Webhooks in flight at once, unless `--concurrency` says otherwise.
 const CONCURRENCY: usize = 32;
@@ -119,6 +120,13 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     }
     let ratio = runs[1].throughput / runs[0].throughput.max(f64::MIN_POSITIVE);
     report.figure(Figure::at_least("throughput ratio 3 / 1", ratio, "x", 2.5));
+    if let Some(ms) = opts.api_latency_ms.filter(|ms| *ms > 0) {
+        report.note(format!(
+            "every GHL and Your App API call took {ms} ms longer during the measurement \
+             (--api-latency), as real APIs answer in tens to hundreds of ms instead of \
+             loopback's fraction of a millisecond"
+        ));
+    }
     report.note(format!(
         "{count} contacts changed once each, then their signed ContactUpdate webhooks posted \
          {} at a time round-robin over the serve processes; PostgreSQL at {} (fresh \
@@ -170,7 +178,8 @@ async fn one(
         &args,
     )
     .await?;
-    let outcome = measure(&fleet, schema, processes, count, concurrency)
+    let latency = opts.api_latency_ms.unwrap_or(0);
+    let outcome = measure(&fleet, schema, (processes, latency), count, concurrency)
         .await
         .map(|mut r| {
             r.workers = workers.parse().unwrap_or(4);
@@ -190,7 +199,7 @@ async fn one(
 async fn measure(
     fleet: &Fleet,
     schema: &mut PgSchema,
-    processes: usize,
+    (processes, latency_ms): (usize, u64),
     count: usize,
     concurrency: usize,
 ) -> Result<Run, String> {
@@ -213,6 +222,16 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     fleet.crm.state.log.clear();
+    if latency_ms > 0 {
+        // From now on every API call takes `latency_ms` longer, on both emulators.
+        let rules = vec![FaultRule {
+            route: "*".into(),
+            latency_ms,
+            ..FaultRule::default()
+        }];
+        fleet.ghl.state.faults.set_rules(rules.clone());
+        fleet.crm.state.faults.set_rules(rules);
+    }
     let ids = ghl_ids(&fleet.ghl);
     let prefix = format!("sc{processes}x{:06x}", rand::random::<u32>() & 0xff_ffff);
     let mut sent: Vec<DateTime<Utc>> = Vec::with_capacity(count);

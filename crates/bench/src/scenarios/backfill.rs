@@ -241,8 +241,9 @@ async fn measure(
     report.note(format!("GHL requests by operation: {}", ops.join(", ")));
     report.note(format!(
         "peak RSS and CPU are sampled every 100 ms until the child exits (burst {burst}); \
-         the 100k run: `ghl-bridge bench backfill --count 100000` (about {:.0} min at this limit)",
-        100_000.0 * 8.5 / allowed / 60.0
+         the 100k run: `ghl-bridge bench backfill --count 100000` (about {:.0} min at this limit: \
+         ~5 GHL requests per contact)",
+        100_000.0 * 5.0 / allowed / 60.0
     ));
     Ok(())
 }

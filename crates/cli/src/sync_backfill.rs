@@ -50,9 +50,10 @@ pub struct BackfillArgs {
     /// A final JSON summary instead of the progress bar and text.
     #[arg(long)]
     pub json: bool,
-    /// Share of each app's burst window (in %) the backfill leaves for real-time work, as
-    /// `run` and `serve` do (25). Lower it (e.g. 0) for a first backfill while nothing is live
-    /// yet: the backfill then uses the whole rate limit; the pacer still prevents 429s.
+    /// Share of each app's burst window (in %) the backfill leaves for real-time work while
+    /// there is some (a real-time or poll job within the last 10 s, in any process), as `run`
+    /// and `serve` do (25). With none about it uses the whole rate limit either way; 0 never
+    /// keeps a reserve. The pacer prevents 429s in every case.
     #[arg(long, default_value_t = 25.0, value_parser = parse_reserve)]
     pub budget_reserve: f64,
 }

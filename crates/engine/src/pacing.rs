@@ -1,7 +1,11 @@
 //! Budget-aware scheduling. GHL allows 100 requests per 10 s (and a daily budget) per location,
 //! shared by everything the engine does there. The connectors' pacers already make sure no
-//! request draws a 429; what they cannot know is which request matters more. So the engine
-//! keeps the last quarter of a burst window (and the last 5 % of the day) for real-time work:
+//! request draws a 429; what they cannot know is which request matters more. So while real-time
+//! work is about (a real-time or poll job enqueued, run or waiting in the store within the last
+//! burst window, by any process), the engine keeps the last quarter of a burst window (and the
+//! last 5 % of the day) for it. While none is, the burst window goes to work that can wait (a
+//! backfill then runs at the full allowed rate; the first webhook after a quiet spell waits for
+//! the pacer's next free slot, and from then on the quarter is kept again):
 //!
 //! * the scheduler does not *start* a reconcile of a connection whose budget is low (it tries
 //!   again on its next round, and logs why), and
@@ -15,7 +19,8 @@
 //! [`Store::postpone`]: crate::store::Store::postpone
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use connectors::Budget;
 
@@ -39,6 +44,12 @@ pub struct BudgetPolicy {
     /// 10 minutes: the day's budget does not come back within seconds, and re-checking every
     /// held-back job every few seconds would only churn the queue).
     pub postpone_daily_for: Duration,
+    /// The burst reserve while no real-time work was seen within `realtime_window` (default 0:
+    /// nothing to keep room for, so a backfill may use the whole window; the pacer still
+    /// prevents 429s).
+    pub idle_burst_left: f64,
+    /// How far back real-time work counts as "about" (default 10 s, GHL's burst window).
+    pub realtime_window: Duration,
 }
 
 impl Default for BudgetPolicy {
@@ -48,6 +59,8 @@ impl Default for BudgetPolicy {
             min_daily_left: 0.05,
             postpone_for: None,
             postpone_daily_for: Duration::from_secs(600),
+            idle_burst_left: 0.0,
+            realtime_window: Duration::from_secs(10),
         }
     }
 }
@@ -63,9 +76,26 @@ pub struct Shortage {
     pub wait: Duration,
 }
 
+/// Whether real-time work was seen lately, as last asked of the store (asked at most once a
+/// second per engine, since every backfill job checks it). Shared by clones of the options.
+#[derive(Debug, Clone, Default)]
+pub struct RealtimeSeen(Arc<parking_lot::Mutex<Option<(Instant, bool)>>>);
+
 impl BudgetPolicy {
-    /// `Some((why, wait))` when `b` is too low for work that can wait.
+    /// `Some((why, wait))` when `b` is too low for work that can wait, with real-time work about
+    /// (the full reserve). See [`BudgetPolicy::shortage_given`].
     pub fn shortage(&self, b: &Budget) -> Option<(String, Duration)> {
+        self.shortage_given(b, true)
+    }
+
+    /// `Some((why, wait))` when `b` is too low for work that can wait: below `min_burst_left`
+    /// while real-time work is about, below `idle_burst_left` otherwise.
+    pub fn shortage_given(&self, b: &Budget, realtime: bool) -> Option<(String, Duration)> {
+        let min_burst_left = if realtime {
+            self.min_burst_left
+        } else {
+            self.idle_burst_left.min(self.min_burst_left)
+        };
         if b.daily_left() < self.min_daily_left {
             return Some((
                 format!(
@@ -77,7 +107,7 @@ impl BudgetPolicy {
                 self.postpone_daily_for,
             ));
         }
-        if b.burst_left() < self.min_burst_left {
+        if b.burst_left() < min_burst_left {
             let wait = self.postpone_for.unwrap_or_else(|| {
                 (Duration::from_millis(b.interval_ms) / 4)
                     .clamp(Duration::from_millis(100), Duration::from_secs(30))
@@ -88,7 +118,7 @@ impl BudgetPolicy {
                     b.burst_remaining,
                     b.burst_max,
                     b.interval_ms,
-                    self.min_burst_left * 100.0
+                    min_burst_left * 100.0
                 ),
                 wait,
             ));
@@ -109,15 +139,41 @@ pub struct ReconcileRound {
 }
 
 impl Engine {
-    /// Whether `connection`'s budget is too low for work that can wait.
+    /// Whether `connection`'s budget is too low for work that can wait, keeping the full
+    /// reserve (as if real-time work were about).
     pub fn budget_shortage(&self, connection: &str) -> Option<Shortage> {
+        self.budget_shortage_given(connection, true)
+    }
+
+    fn budget_shortage_given(&self, connection: &str, realtime: bool) -> Option<Shortage> {
         let budget = self.connectors.get(connection)?.budget()?;
-        let (why, wait) = self.options.budget.shortage(&budget)?;
+        let (why, wait) = self.options.budget.shortage_given(&budget, realtime)?;
         Some(Shortage {
             connection: connection.to_string(),
             why,
             wait,
         })
+    }
+
+    /// Whether real-time or poll work was enqueued, run or waiting within the policy's
+    /// `realtime_window`, in any process on this store; asked of the store at most once a second.
+    /// A store error counts as yes (keep the reserve).
+    pub async fn realtime_about(&self) -> bool {
+        let seen = &self.options.realtime_seen;
+        if let Some((at, v)) = *seen.0.lock() {
+            if at.elapsed() < Duration::from_secs(1) {
+                return v;
+            }
+        }
+        let window = chrono::Duration::from_std(self.options.budget.realtime_window)
+            .unwrap_or(chrono::Duration::seconds(10));
+        let v = self
+            .store
+            .realtime_since(chrono::Utc::now() - window)
+            .await
+            .unwrap_or(true);
+        *seen.0.lock() = Some((Instant::now(), v));
+        v
     }
 
     /// The connections a reconcile scans: every enabled sync flow's source, and its target when
@@ -144,8 +200,9 @@ impl Engine {
     ) -> Result<ReconcileRound, SyncError> {
         let mut round = ReconcileRound::default();
         let mut run = BTreeSet::new();
+        let realtime = self.realtime_about().await;
         for conn in owed.iter() {
-            match self.budget_shortage(conn) {
+            match self.budget_shortage_given(conn, realtime) {
                 Some(s) => {
                     tracing::info!(connection = %conn, why = %s.why, "reconcile of this connection put off: its rate budget is kept for real-time work");
                     round.skipped.push(s);
@@ -182,10 +239,11 @@ impl Engine {
         if job.priority > Priority::BACKFILL {
             return false;
         }
+        let realtime = self.realtime_about().await;
         let Some(short) = self
             .job_connections(job)
             .iter()
-            .find_map(|c| self.budget_shortage(c))
+            .find_map(|c| self.budget_shortage_given(c, realtime))
         else {
             return false;
         };
@@ -249,5 +307,26 @@ mod tests {
             fixed.shortage(&budget(40, 200_000)).map(|s| s.1),
             Some(Duration::from_millis(300))
         );
+    }
+
+    #[test]
+    fn without_realtime_work_only_the_idle_reserve_holds() {
+        let p = BudgetPolicy::default();
+        assert!(p.shortage_given(&budget(24, 200_000), true).is_some());
+        assert_eq!(
+            p.shortage_given(&budget(1, 200_000), false),
+            None,
+            "the whole window for work that can wait"
+        );
+        let (why, _) = p
+            .shortage_given(&budget(100, 9_999), false)
+            .expect("the daily reserve holds regardless");
+        assert!(why.contains("daily"), "{why}");
+        let some = BudgetPolicy {
+            idle_burst_left: 0.1,
+            ..BudgetPolicy::default()
+        };
+        assert!(some.shortage_given(&budget(9, 200_000), false).is_some());
+        assert!(some.shortage_given(&budget(10, 200_000), false).is_none());
     }
 }

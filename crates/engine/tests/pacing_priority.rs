@@ -483,9 +483,17 @@ async fn webhooks_overtake_a_paced_backfill_without_429s() {
     }
 }
 
+/// Options whose reserve holds whether or not real-time work is about (the engine's default keeps
+/// it only while there is some; see `without_realtime_work_the_backfill_may_use_the_whole_window`).
+fn reserving() -> EngineOptions {
+    let mut opts = options();
+    opts.budget.idle_burst_left = opts.budget.min_burst_left;
+    opts
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_is_put_off_while_the_budget_is_low() {
-    let w = world(5, LimitConfig::default(), options()).await;
+    let w = world(5, LimitConfig::default(), reserving()).await;
     w.low.store(true, Ordering::SeqCst);
     let mut owed = w.engine.reconciled_connections();
     let round = w
@@ -518,10 +526,10 @@ async fn reconcile_is_put_off_while_the_budget_is_low() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_job_is_handed_back_while_realtime_runs() {
-    let mut opts = options();
+    let mut opts = reserving();
     opts.budget = BudgetPolicy {
         postpone_for: Some(Duration::from_millis(100)),
-        ..BudgetPolicy::default()
+        ..opts.budget
     };
     let w = world(2, LimitConfig::default(), opts).await;
     let ids: Vec<String> = w.ghl.state.store.read().contacts.keys().cloned().collect();
@@ -567,5 +575,62 @@ async fn backfill_job_is_handed_back_while_realtime_runs() {
     assert_eq!(done.attempts, 0);
     assert_eq!(crm_contacts(&w).await.len(), 2);
     assert_eq!(store.queue_stats().await.expect("stats").dead, 0);
+    stop_workers(stop, workers).await;
+}
+
+/// With the default policy the reserve is kept only while real-time work is about: with none,
+/// a backfill job runs even with 3 % of the window left (the pacer still prevents 429s); once a
+/// webhook's job was seen, the next backfill job is handed back again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_realtime_work_the_backfill_may_use_the_whole_window() {
+    let mut opts = options();
+    opts.budget.postpone_for = Some(Duration::from_millis(100));
+    let w = world(3, LimitConfig::default(), opts).await;
+    let ids: Vec<String> = w.ghl.state.store.read().contacts.keys().cloned().collect();
+    let (first, hot, second) = (ids[0].clone(), ids[1].clone(), ids[2].clone());
+    w.low.store(true, Ordering::SeqCst);
+    let (stop, workers) = start_workers(&w, 1);
+    w.engine
+        .ingest("ghl", &[hint(&first, "r-1")], EventSource::Reconcile)
+        .await
+        .expect("ingest");
+    let w2 = &w;
+    let (first, hot, second) = (first.as_str(), hot.as_str(), second.as_str());
+    let done = eventually(Duration::from_secs(20), "the backfill job", || async move {
+        let j = job_of(w2, first).await?;
+        (j.state == JobState::Done).then_some(j)
+    })
+    .await;
+    assert_eq!(
+        (done.priority, done.attempts),
+        (Priority::BACKFILL, 0),
+        "ran at once, never handed back"
+    );
+    assert_eq!(done.run_at, done.created_at, "never postponed");
+
+    w.engine
+        .ingest("ghl", &[hint(hot, "wh-1")], EventSource::Webhook)
+        .await
+        .expect("ingest");
+    eventually(Duration::from_secs(20), "the webhook job", || async move {
+        let j = job_of(w2, hot).await?;
+        (j.state == JobState::Done).then_some(())
+    })
+    .await;
+    // What the store says of real-time work is cached for a second.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    w.engine
+        .ingest("ghl", &[hint(second, "r-2")], EventSource::Reconcile)
+        .await
+        .expect("ingest");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let j = job_of(&w, second).await.expect("backfill job");
+    assert_ne!(
+        j.state,
+        JobState::Done,
+        "held back while real-time work is about"
+    );
+    assert!(j.run_at > j.created_at, "postponed: {j:?}");
+    assert_eq!(j.attempts, 0);
     stop_workers(stop, workers).await;
 }

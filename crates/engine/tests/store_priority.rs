@@ -21,6 +21,7 @@ store_tests!(
     retry_merge_keeps_highest_priority,
     postpone_returns_job_unattempted,
     postpone_merges_job_enqueued_meanwhile,
+    realtime_since_sees_only_work_above_backfill,
 );
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -336,4 +337,35 @@ async fn postpone_merges_job_enqueued_meanwhile(db: TestDb) {
     );
     assert_eq!(j.event_ids, vec![EventId(1), EventId(2)]);
     assert_eq!(claim_ids(store.as_ref(), "w2", 8).await, vec![id]);
+}
+
+/// `realtime_since`: backfill jobs do not count, a real-time or poll job enqueued at or after the
+/// time does, and one from before does not.
+async fn realtime_since_sees_only_work_above_backfill(db: TestDb) {
+    let store = db.store;
+    let before = at(-1);
+    assert!(
+        !store.realtime_since(before).await.expect("query"),
+        "empty queue"
+    );
+    store
+        .enqueue(job_with("b", Priority::BACKFILL, at(0)))
+        .await
+        .expect("enqueue");
+    assert!(
+        !store.realtime_since(before).await.expect("query"),
+        "backfill work does not count"
+    );
+    store
+        .enqueue(job_with("p", Priority::POLL, at(0)))
+        .await
+        .expect("enqueue");
+    assert!(
+        store.realtime_since(before).await.expect("query"),
+        "a poll job counts"
+    );
+    assert!(
+        !store.realtime_since(at(5)).await.expect("query"),
+        "not after it was last touched"
+    );
 }

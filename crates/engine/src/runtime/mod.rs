@@ -57,6 +57,8 @@ pub struct EngineOptions {
     /// Flows switched off at runtime (admin API); shared, so a switch applies at once. See
     /// [`crate::flow_state`].
     pub disabled_flows: crate::flow_state::DisabledFlows,
+    /// What the store last said of recent real-time work (see [`Engine::realtime_about`]).
+    pub realtime_seen: crate::pacing::RealtimeSeen,
 }
 
 impl Default for EngineOptions {
@@ -74,6 +76,7 @@ impl Default for EngineOptions {
             budget: crate::pacing::BudgetPolicy::default(),
             project_dir: None,
             disabled_flows: Default::default(),
+            realtime_seen: Default::default(),
         }
     }
 }

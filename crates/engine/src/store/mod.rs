@@ -203,6 +203,14 @@ pub trait Store: Send + Sync {
     /// Queue depth.
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 
+    /// Whether a job above backfill priority (real-time or poll work) was enqueued, claimed,
+    /// finished or handed back at or after `since`, by any process: the engine keeps part of an
+    /// app's rate budget for such work only while there is some (see `engine::pacing`).
+    async fn realtime_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Deletes done jobs finished before `before` and events received before `before`
     /// (after that, a redelivery of such an old event is no longer recognised as a duplicate).
     async fn prune(&self, before: chrono::DateTime<chrono::Utc>)

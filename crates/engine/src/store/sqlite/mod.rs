@@ -310,6 +310,17 @@ impl Store for SqliteStore {
         self.queue_stats_impl().await
     }
 
+    async fn realtime_since(&self, since: DateTime<Utc>) -> Result<bool, StoreError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE updated_at >= ?1 AND priority > ?2)",
+        )
+        .bind(ts(since))
+        .bind(Priority::BACKFILL.0)
+        .fetch_one(&self.read)
+        .await
+        .map_err(db("look for recent real-time jobs"))
+    }
+
     async fn prune(&self, before: DateTime<Utc>) -> Result<PruneReport, StoreError> {
         self.prune_impl(before).await
     }

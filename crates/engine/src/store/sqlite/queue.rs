@@ -99,40 +99,14 @@ async fn enqueue_in(
     const OP: &str = "enqueue job";
     job.validate()?;
     let run_at = job.run_at.map(ts).unwrap_or(now);
-    let pending = sqlx::query(
-        "SELECT id, event_ids FROM jobs WHERE flow_id = ?1 AND entity_key = ?2 AND state = 'pending'",
-    )
-    .bind(&job.flow_id)
-    .bind(&job.entity_key)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db(OP))?;
-    if let Some(row) = pending {
-        let id: i64 = col(&row, "jobs", "id")?;
-        let ids: Json<Vec<EventId>> = col(&row, "jobs", "event_ids")?;
-        let merged = merge_event_ids(&ids.0, &job.event_ids);
-        sqlx::query(
-            "UPDATE jobs SET run_at = MIN(run_at, ?2), coalesced = coalesced + 1, event_ids = ?3, \
-             payload = ?4, updated_at = ?5, priority = MAX(priority, ?6) WHERE id = ?1",
-        )
-        .bind(id)
-        .bind(run_at)
-        .bind(Json(&merged))
-        .bind(Json(&job.payload))
-        .bind(now)
-        .bind(job.priority.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(db(OP))?;
-        return Ok(Enqueued {
-            job_id: JobId(id),
-            coalesced: true,
-        });
-    }
-    let id: i64 = sqlx::query_scalar(
+    // Most enqueues are for an entity with no pending job: one statement. The partial unique
+    // index `jobs_one_pending` turns the insert into a no-op when there is one, which is then
+    // merged into below.
+    let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO jobs (flow_id, entity_key, state, payload, event_ids, run_at, attempts, \
          max_attempts, coalesced, created_at, updated_at, priority) \
-         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, 0, ?6, 0, ?7, ?7, ?8) RETURNING id",
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, 0, ?6, 0, ?7, ?7, ?8) \
+         ON CONFLICT (flow_id, entity_key) WHERE state = 'pending' DO NOTHING RETURNING id",
     )
     .bind(&job.flow_id)
     .bind(&job.entity_key)
@@ -142,12 +116,42 @@ async fn enqueue_in(
     .bind(job.max_attempts_or_default())
     .bind(now)
     .bind(job.priority.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db(OP))?;
+    if let Some(id) = inserted {
+        return Ok(Enqueued {
+            job_id: JobId(id),
+            coalesced: false,
+        });
+    }
+    let row = sqlx::query(
+        "SELECT id, event_ids FROM jobs WHERE flow_id = ?1 AND entity_key = ?2 AND state = 'pending'",
+    )
+    .bind(&job.flow_id)
+    .bind(&job.entity_key)
     .fetch_one(&mut *conn)
+    .await
+    .map_err(db(OP))?;
+    let id: i64 = col(&row, "jobs", "id")?;
+    let ids: Json<Vec<EventId>> = col(&row, "jobs", "event_ids")?;
+    let merged = merge_event_ids(&ids.0, &job.event_ids);
+    sqlx::query(
+        "UPDATE jobs SET run_at = MIN(run_at, ?2), coalesced = coalesced + 1, event_ids = ?3, \
+         payload = ?4, updated_at = ?5, priority = MAX(priority, ?6) WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(run_at)
+    .bind(Json(&merged))
+    .bind(Json(&job.payload))
+    .bind(now)
+    .bind(job.priority.0)
+    .execute(&mut *conn)
     .await
     .map_err(db(OP))?;
     Ok(Enqueued {
         job_id: JobId(id),
-        coalesced: false,
+        coalesced: true,
     })
 }
 

@@ -1,5 +1,5 @@
-//! `ghl-bridge bench e2e --quick --json` and `bench scale --quick --json` run end to end against
-//! the real binary: the JSON has the documented shape and every change reached Your App exactly
+//! `ghl-bridge bench e2e --quick --json` and `bench scale --quick --json --api-latency 20` run
+//! end to end against the real binary: the JSON has the documented shape and every change reached Your App exactly
 //! once (none lost, no duplicate write). No speed is asserted: CI machines are shared.
 //!
 //! `scale` needs PostgreSQL (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`);
@@ -12,10 +12,11 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ghl-bridge");
 
-/// Runs `ghl-bridge bench <scenario> --quick --json` and parses its stdout.
-fn bench(scenario: &str) -> Value {
+/// Runs `ghl-bridge bench <scenario> --quick --json [extra…]` and parses its stdout.
+fn bench(scenario: &str, extra: &[&str]) -> Value {
     let out = Command::new(BIN)
         .args(["bench", scenario, "--quick", "--json"])
+        .args(extra)
         .output()
         .expect("run ghl-bridge bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -54,7 +55,7 @@ fn assert_shape(report: &Value, name: &str) {
 
 #[test]
 fn e2e_quick_writes_every_change_exactly_once() {
-    let r = bench("e2e");
+    let r = bench("e2e", &[]);
     assert_shape(&r, "e2e");
     let offered = figure(&r, "changes offered");
     assert!(offered >= 100.0, "quick offers 100/s for 2 s: {offered}");
@@ -89,8 +90,18 @@ fn scale_quick_on_postgres_writes_every_change_exactly_once() {
         eprintln!("NOTICE: bench scale smoke test SKIPPED: no PostgreSQL at {hostport}; set CI=true to make this fail");
         return;
     }
-    let r = bench("scale");
+    // With API latency, as the documented `--api-latency` run: the latency is applied (the
+    // report says so) and every change is still written exactly once.
+    let r = bench("scale", &["--api-latency", "20"]);
     assert_shape(&r, "scale");
+    assert!(
+        r["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.contains("took 20 ms longer"))),
+        "{r:#}"
+    );
     for p in [1, 3] {
         assert_eq!(figure(&r, &format!("lost changes, {p} process(es)")), 0.0);
         assert_eq!(

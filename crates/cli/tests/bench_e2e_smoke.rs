@@ -1,6 +1,7 @@
 //! `ghl-bridge bench e2e --quick --json` and `bench scale --quick --json --api-latency 20` run
-//! end to end against the real binary: the JSON has the documented shape and every change reached Your App exactly
-//! once (none lost, no duplicate write). No speed is asserted: CI machines are shared.
+//! end to end against the real binary: the JSON has the documented shape and every change
+//! reached Your App exactly once (none lost, no duplicate write). No speed is asserted: CI
+//! machines are shared.
 //!
 //! `scale` needs PostgreSQL (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`);
 //! without a server it is skipped with a notice, unless `CI=true`, where it fails.

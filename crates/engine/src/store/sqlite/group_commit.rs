@@ -226,6 +226,9 @@ async fn try_together(
 }
 
 async fn calls_alone(pool: &SqlitePool, calls: &[CallAudit]) -> Result<(), StoreError> {
+    if calls.is_empty() {
+        return Ok(());
+    }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(OP))?;
     insert_calls(&mut tx, calls).await?;
     tx.commit().await.map_err(db(OP))

@@ -617,20 +617,33 @@ async fn without_realtime_work_the_backfill_may_use_the_whole_window() {
         (j.state == JobState::Done).then_some(())
     })
     .await;
-    // What the store says of real-time work is cached for a second.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // What the store says of real-time work is cached for a second: wait until the engine sees it.
+    let engine = &w.engine;
+    eventually(
+        Duration::from_secs(5),
+        "the engine to see real-time work",
+        || async move { engine.realtime_about().await.then_some(()) },
+    )
+    .await;
     w.engine
         .ingest("ghl", &[hint(second, "r-2")], EventSource::Reconcile)
         .await
         .expect("ingest");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let j = eventually(
+        Duration::from_secs(5),
+        "the backfill job handed back",
+        || async move {
+            let j = job_of(w2, second).await?;
+            (j.run_at > j.created_at).then_some(j)
+        },
+    )
+    .await;
+    assert_eq!(j.attempts, 0, "handed back, not failed: {j:?}");
     let j = job_of(&w, second).await.expect("backfill job");
     assert_ne!(
         j.state,
         JobState::Done,
         "held back while real-time work is about"
     );
-    assert!(j.run_at > j.created_at, "postponed: {j:?}");
-    assert_eq!(j.attempts, 0);
     stop_workers(stop, workers).await;
 }
